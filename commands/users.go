@@ -1,0 +1,106 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/oncallhq/goalert/domain"
+	"github.com/oncallhq/goalert/domain/user"
+)
+
+// Reservation scopes for user invariants.
+const scopeUsername = "username"
+
+// CreateUser is the command to add a user, optionally with basic-auth
+// credentials.
+type CreateUser struct {
+	Name     string
+	Email    string
+	Role     user.Role
+	Username string // with Password, sets basic-auth credentials
+	Password string
+}
+
+// CreateUser adds a user and returns its id. A username already in use is
+// user.ErrUsernameTaken.
+func (h *Handler) CreateUser(ctx context.Context, c CreateUser) (string, Result, error) {
+	hash, err := hashPassword(c.Username, c.Password)
+	if err != nil {
+		return "", Result{}, err
+	}
+	id := uuid.NewString()
+	res, err := h.Do(ctx, func(ctx context.Context, tx *Tx) error {
+		evs, err := user.Create(id, c.Name, c.Email, c.Role)
+		if err != nil {
+			return err
+		}
+		if c.Username != "" {
+			more, err := user.FromHistory(evs).SetBasicAuth(c.Username, hash)
+			if err != nil {
+				return err
+			}
+			evs = append(evs, more...)
+			if err := reserveUsername(ctx, tx, c.Username, id); err != nil {
+				return err
+			}
+		}
+		return tx.Append(ctx, user.Stream(id), 0, evs...)
+	})
+	if err != nil {
+		return "", Result{}, err
+	}
+	return id, res, nil
+}
+
+// SetBasicAuth gives an existing user a username and password.
+func (h *Handler) SetBasicAuth(ctx context.Context, userID, username, password string) (Result, error) {
+	if _, err := uuid.Parse(userID); err != nil {
+		return Result{}, domain.FieldErrorf("user-id", "%q is not a user id", userID)
+	}
+	hash, err := hashPassword(username, password)
+	if err != nil {
+		return Result{}, err
+	}
+	return h.Do(ctx, func(ctx context.Context, tx *Tx) error {
+		hist, err := tx.Load(ctx, user.Stream(userID))
+		if err != nil {
+			return err
+		}
+		evs, err := user.FromHistory(hist.Events).SetBasicAuth(username, hash)
+		if err != nil {
+			return err
+		}
+		if err := reserveUsername(ctx, tx, username, userID); err != nil {
+			return err
+		}
+		return tx.Append(ctx, user.Stream(userID), hist.Version, evs...)
+	})
+}
+
+func reserveUsername(ctx context.Context, tx *Tx, username, userID string) error {
+	holder, err := tx.Reserve(ctx, scopeUsername, username, userID)
+	if err != nil {
+		return err
+	}
+	if holder != userID {
+		return user.ErrUsernameTaken
+	}
+	return nil
+}
+
+func hashPassword(username, password string) (string, error) {
+	if username == "" {
+		return "", nil
+	}
+	if err := user.ValidatePassword(password); err != nil {
+		return "", err
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return string(h), nil
+}

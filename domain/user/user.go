@@ -1,0 +1,151 @@
+// Package user is the user aggregate: a person who is paged and signs in.
+package user
+
+import (
+	"net/mail"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/oncallhq/goalert/domain"
+	"github.com/oncallhq/goalert/events"
+)
+
+// Role is what a user may do.
+type Role string
+
+const (
+	RoleAdmin Role = "admin"
+	RoleUser  Role = "user"
+)
+
+// ParseRole returns the role named s.
+func ParseRole(s string) (Role, error) {
+	switch Role(s) {
+	case RoleAdmin, RoleUser:
+		return Role(s), nil
+	}
+	return "", domain.FieldErrorf("role", "unknown role %q (want admin or user)", s)
+}
+
+// Stream returns the stream id of the user with id.
+func Stream(id string) string { return events.StreamID("user", id) }
+
+// Errors.
+var (
+	ErrNotFound      = domain.NotFound("user_not_found", "user not found")
+	ErrExists        = domain.Conflict("user_exists", "user already exists")
+	ErrUsernameTaken = domain.Conflict("username_taken", "username is already in use")
+	ErrHasBasicAuth  = domain.Conflict("basic_auth_exists", "user already has a username and password")
+)
+
+// User is the decision-making view of a user's history.
+type User struct {
+	id       string
+	name     string
+	role     Role
+	username string
+}
+
+// FromHistory rebuilds a user from its events; nil if there are none.
+func FromHistory(evs []events.Event) *User {
+	var u *User
+	for _, e := range evs {
+		if u == nil {
+			u = &User{}
+		}
+		u.apply(e)
+	}
+	return u
+}
+
+func (u *User) apply(e events.Event) {
+	switch e := e.(type) {
+	case events.UserCreated:
+		u.id, u.name, u.role = e.UserID, e.Name, Role(e.Role)
+	case events.UserBasicAuthSet:
+		u.username = e.Username
+	}
+}
+
+func (u *User) ID() string       { return u.id }
+func (u *User) Name() string     { return u.name }
+func (u *User) Role() Role       { return u.role }
+func (u *User) Username() string { return u.username }
+
+// Create decides the creation of a user. The caller guarantees id is new.
+func Create(id, name, email string, role Role) ([]events.Event, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	if email != "" {
+		if _, err := mail.ParseAddress(email); err != nil || strings.ContainsAny(email, "<> ") {
+			return nil, domain.FieldErrorf("email", "%q is not an email address", email)
+		}
+	}
+	if _, err := ParseRole(string(role)); err != nil {
+		return nil, err
+	}
+	return []events.Event{events.UserCreated{UserID: id, Name: name, Email: email, Role: string(role)}}, nil
+}
+
+// SetBasicAuth decides giving u a username and password. passwordHash is
+// the bcrypt hash of a password that ValidatePassword accepted.
+func (u *User) SetBasicAuth(username, passwordHash string) ([]events.Event, error) {
+	if u == nil {
+		return nil, ErrNotFound
+	}
+	if u.username != "" {
+		return nil, ErrHasBasicAuth
+	}
+	if err := ValidateUsername(username); err != nil {
+		return nil, err
+	}
+	return []events.Event{events.UserBasicAuthSet{UserID: u.id, Username: username, PasswordHash: passwordHash}}, nil
+}
+
+// ValidateName checks a display name: 1 to 255 printable characters.
+func ValidateName(name string) error {
+	if strings.TrimSpace(name) == "" {
+		return domain.FieldError("name", "must not be empty")
+	}
+	if utf8.RuneCountInString(name) > 255 {
+		return domain.FieldError("name", "must be at most 255 characters")
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return domain.FieldError("name", "must not contain control characters")
+		}
+	}
+	return nil
+}
+
+// ValidateUsername checks a sign-in name: 1 to 64 characters with no
+// white space or control characters.
+func ValidateUsername(s string) error {
+	if s == "" {
+		return domain.FieldError("username", "must not be empty")
+	}
+	if utf8.RuneCountInString(s) > 64 {
+		return domain.FieldError("username", "must be at most 64 characters")
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			return domain.FieldError("username", "must not contain spaces or control characters")
+		}
+	}
+	return nil
+}
+
+// ValidatePassword checks a new password: 8 to 72 bytes (bcrypt's limit).
+func ValidatePassword(p string) error {
+	switch {
+	case len(p) == 0:
+		return domain.FieldError("password", "must not be empty")
+	case len(p) < 8:
+		return domain.FieldError("password", "must be at least 8 characters")
+	case len(p) > 72:
+		return domain.FieldError("password", "must be at most 72 bytes")
+	}
+	return nil
+}

@@ -1,0 +1,354 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/oncallhq/goalert/events"
+	"github.com/oncallhq/goalert/events/pgstore"
+)
+
+// notifyChannel is the Postgres channel that tells other processes new
+// events were committed. It is a wake-up hint only: a fallback poll covers
+// a lost notification.
+const notifyChannel = "goalert_events"
+
+// Runner runs projections and answers questions about their progress.
+type Runner struct {
+	pool        *pgxpool.Pool
+	store       *pgstore.Store
+	log         *slog.Logger
+	projections []Projection
+
+	// BatchSize bounds a live batch (one transaction); FallbackPoll is how
+	// long an idle subscriber waits without a wake-up before polling.
+	BatchSize    int
+	FallbackPoll time.Duration
+
+	mu      sync.Mutex
+	wakers  []chan struct{}
+	pending chan struct{} // debounced cross-process notification
+}
+
+// NewRunner returns a runner for ps.
+func NewRunner(pool *pgxpool.Pool, store *pgstore.Store, log *slog.Logger, ps ...Projection) *Runner {
+	return &Runner{
+		pool: pool, store: store, log: log, projections: ps,
+		BatchSize: 100, FallbackPoll: 500 * time.Millisecond,
+		pending: make(chan struct{}, 1),
+	}
+}
+
+// Projections returns the projections the runner knows.
+func (r *Runner) Projections() []Projection { return r.projections }
+
+// Lookup returns the projection named name.
+func (r *Runner) Lookup(name string) (Projection, bool) {
+	for _, p := range r.projections {
+		if p.Name() == name {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+// Notify tells the runner that events were committed: local subscribers
+// wake at once, and other processes are told through a debounced NOTIFY
+// sent outside any append transaction (a NOTIFY inside appends serializes
+// their commits).
+func (r *Runner) Notify(events.Checkpoint) {
+	r.wakeLocal()
+	select {
+	case r.pending <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Runner) wakeLocal() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, w := range r.wakers {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (r *Runner) newWaker() chan struct{} {
+	w := make(chan struct{}, 1)
+	r.mu.Lock()
+	r.wakers = append(r.wakers, w)
+	r.mu.Unlock()
+	return w
+}
+
+func (r *Runner) dropWaker(w chan struct{}) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.wakers = slices.DeleteFunc(r.wakers, func(x chan struct{}) bool { return x == w })
+}
+
+// Run feeds every projection until ctx ends, and relays wake-ups between
+// processes. It returns nil on cancellation.
+func (r *Runner) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Go(func() { r.listen(ctx) })
+	wg.Go(func() { r.sendNotifications(ctx) })
+	for _, p := range r.projections {
+		wg.Go(func() { r.runProjection(ctx, p) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// RunNotifier only tells other processes of local commits, for instances
+// that write events but do not run projections (--api-only).
+func (r *Runner) RunNotifier(ctx context.Context) error {
+	r.sendNotifications(ctx)
+	return nil
+}
+
+// runProjection keeps one projection's subscriber running, restarting it
+// after an error.
+func (r *Runner) runProjection(ctx context.Context, p Projection) {
+	log := r.log.With("projection", p.Name())
+	for ctx.Err() == nil {
+		err := r.consume(ctx, p)
+		if ctx.Err() != nil {
+			return
+		}
+		log.Error("projection stopped; restarting from its checkpoint", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (r *Runner) consume(ctx context.Context, p Projection) error {
+	waker := r.newWaker()
+	defer r.dropWaker(waker)
+
+	// The subscriber shares its transaction, and so its connection, with
+	// the handler. If it gave up on a message while the handler was still
+	// running (on cancellation or an ack deadline), both would use the
+	// connection at once. So its context ends only after the handler of
+	// the current message has returned, and there is no ack deadline:
+	// statements are bounded by statement_timeout instead.
+	subCtx, stopSub := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSub()
+	noDeadline := time.Duration(0)
+	sub, err := wsql.NewSubscriber(wsql.BeginnerFromPgx(r.pool), wsql.SubscriberConfig{
+		ConsumerGroup:  ConsumerGroup(p.Name()),
+		SchemaAdapter:  eventsSchema{batchSize: r.BatchSize},
+		OffsetsAdapter: offsetsAdapter(),
+		BackoffManager: &backoff{wake: waker, done: ctx.Done(), fallback: r.FallbackPoll, log: r.log},
+		AckDeadline:    &noDeadline,
+	}, watermillLogger(r.log))
+	if err != nil {
+		return fmt.Errorf("create subscriber: %w", err)
+	}
+	defer sub.Close()
+	msgs, err := sub.Subscribe(subCtx, topic)
+	if err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	handles := handledSet(p)
+	for {
+		var msg *message.Message
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case m, ok := <-msgs:
+			if !ok {
+				return errors.New("subscription closed")
+			}
+			msg = m
+		}
+		if err := r.handle(msg, p, handles); err != nil {
+			// No nack: watermill would re-deliver in the same transaction,
+			// which may be dead (a lost connection) and would then fail
+			// forever. Ending the subscription commits what was
+			// acknowledged (or rolls back if the connection is gone), and
+			// the retry starts from the checkpoint in a fresh transaction.
+			return fmt.Errorf("apply %s (event %s): %w", msg.Metadata.Get(mdName), msg.UUID, err)
+		}
+		msg.Ack()
+	}
+}
+
+// handle applies one delivered event inside the subscriber's transaction,
+// under a savepoint: a watermill nack re-delivers in the same transaction
+// without rolling back, so a failed attempt must undo its own writes.
+func (r *Runner) handle(msg *message.Message, p Projection, handles map[string]bool) error {
+	name := msg.Metadata.Get(mdName)
+	if !handles[name] {
+		return nil
+	}
+	ctx := msg.Context()
+	wtx, ok := wsql.TxFromContext(ctx)
+	if !ok {
+		return errors.New("no transaction in message context")
+	}
+	ptx, ok := wtx.(*wsql.PgxTx)
+	if !ok {
+		return fmt.Errorf("unexpected transaction type %T", wtx)
+	}
+	env, err := envelopeOf(msg)
+	if err != nil {
+		return fmt.Errorf("read envelope: %w", err)
+	}
+	data, err := r.store.Registry().DecodeEnvelope(env)
+	if err != nil {
+		return err
+	}
+	// Bounded here rather than by the subscriber's ack deadline: a timeout
+	// fails this attempt and the subscriber, still waiting for our answer,
+	// re-delivers it.
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	sp, err := ptx.Tx.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	defer sp.Rollback(context.WithoutCancel(ctx))
+	fresh, err := claimVersion(ctx, sp, p.Name(), env.StreamID, env.Version)
+	if err != nil {
+		return err
+	}
+	if !fresh {
+		return sp.Commit(ctx)
+	}
+	if err := p.Apply(ctx, sp, []Event{{Envelope: env, Data: data}}); err != nil {
+		return err
+	}
+	return sp.Commit(ctx)
+}
+
+// claimVersion records that the projection applies version of stream and
+// reports whether it is new; an event at or below the recorded version was
+// applied before and must not be applied again.
+func claimVersion(ctx context.Context, tx pgx.Tx, projection, stream string, version int64) (bool, error) {
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO projection_stream_versions AS v (projection, stream_id, version) VALUES ($1, $2, $3)
+		ON CONFLICT (projection, stream_id) DO UPDATE SET version = excluded.version
+		WHERE v.version < excluded.version`, projection, stream, version)
+	if err != nil {
+		return false, fmt.Errorf("record stream version: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+func handledSet(p Projection) map[string]bool {
+	m := map[string]bool{}
+	for _, n := range p.Handles() {
+		m[n] = true
+	}
+	return m
+}
+
+// Checkpoint returns how far the projection named name has read.
+func (r *Runner) Checkpoint(ctx context.Context, name string) (events.Checkpoint, error) {
+	var cp events.Checkpoint
+	var xid string
+	err := r.pool.QueryRow(ctx, `SELECT last_processed_transaction_id::text, coalesce(offset_acked, 0)
+		FROM projection_offsets WHERE consumer_group = $1`, ConsumerGroup(name)).Scan(&xid, &cp.Position)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return cp, nil
+	}
+	if err != nil {
+		return cp, fmt.Errorf("read checkpoint of %s: %w", name, err)
+	}
+	cp.TransactionID, err = strconv.ParseUint(xid, 10, 64)
+	return cp, err
+}
+
+// WaitFor blocks until every named projection (all when none are named)
+// has read past cp, or ctx ends. Commands use it so that a caller reads its
+// own writes.
+func (r *Runner) WaitFor(ctx context.Context, cp events.Checkpoint, names ...string) error {
+	if cp == (events.Checkpoint{}) {
+		return nil
+	}
+	if len(names) == 0 {
+		for _, p := range r.projections {
+			names = append(names, p.Name())
+		}
+	}
+	groups := make([]string, len(names))
+	for i, n := range names {
+		groups[i] = ConsumerGroup(n)
+	}
+	delay := time.Millisecond
+	for {
+		var behind int
+		err := r.pool.QueryRow(ctx, `
+			SELECT $1::int - count(*) FROM projection_offsets
+			WHERE consumer_group = ANY($2)
+			  AND (last_processed_transaction_id, coalesce(offset_acked, 0)) >= ($3::text::xid8, $4)`,
+			len(groups), groups, strconv.FormatUint(cp.TransactionID, 10), cp.Position).Scan(&behind)
+		if err != nil {
+			return fmt.Errorf("wait for projections: %w", err)
+		}
+		if behind == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 20*time.Millisecond)
+	}
+}
+
+// backoff is the subscriber's BackoffManager: when a poll finds nothing it
+// blocks until a wake-up or the fallback interval, then polls again at
+// once. This gives sub-millisecond delivery without polling every few
+// milliseconds, which would cost a transaction id per empty poll.
+type backoff struct {
+	wake     <-chan struct{}
+	done     <-chan struct{}
+	fallback time.Duration
+	log      *slog.Logger
+}
+
+func (b *backoff) HandleError(_ watermill.LoggerAdapter, noMsg bool, err error) time.Duration {
+	if err != nil {
+		if isSerializationRace(err) {
+			return 0 // another instance of the group moved the checkpoint; re-read it
+		}
+		b.log.Error("projection poll failed", "err", err)
+		return time.Second
+	}
+	if !noMsg {
+		return 0
+	}
+	t := time.NewTimer(b.fallback)
+	defer t.Stop()
+	select {
+	case <-b.wake:
+	case <-t.C:
+	case <-b.done:
+	}
+	return 0
+}
+
+func isSerializationRace(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
+}
