@@ -13,7 +13,7 @@ type noteAdded struct {
 	By   string `json:"by"`
 }
 
-func (noteAdded) EventName() string { return "note.added" }
+func (noteAdded) EventName() string  { return "note.added" }
 func (noteAdded) SchemaVersion() int { return 2 }
 
 func TestRegistry_Decode(t *testing.T) {

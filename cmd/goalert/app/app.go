@@ -1,0 +1,345 @@
+// Package app assembles the product from its packages: the one place where
+// the database, the event store, commands, projections and the HTTP edge
+// are wired together. The goalert binary and the test harness both use it.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/oncallhq/goalert/adapters/httpapi"
+	"github.com/oncallhq/goalert/adapters/postgres"
+	"github.com/oncallhq/goalert/commands"
+	"github.com/oncallhq/goalert/domain/clock"
+	"github.com/oncallhq/goalert/events"
+	"github.com/oncallhq/goalert/events/pgstore"
+	"github.com/oncallhq/goalert/projections"
+	"github.com/oncallhq/goalert/projections/users"
+)
+
+// Config is what the app needs to run; the CLI fills it from flags.
+type Config struct {
+	DBURL     string
+	DBMaxOpen int
+	DBMaxIdle int
+	// DBWait bounds how long start-up retries an unreachable database.
+	DBWait time.Duration
+
+	PublicURL string
+
+	Listen    string // plain HTTP; empty disables
+	ListenTLS string // HTTPS; requires TLS
+	TLS       *tls.Config
+	// StatusAddr, when set, accepts TCP connections and holds them open
+	// until the server has shut down, for supervisors that watch a port.
+	StatusAddr string
+	// ListenPrometheus, when set, serves /metrics there.
+	ListenPrometheus string
+
+	MaxRequestBodyBytes   int64
+	MaxRequestHeaderBytes int64
+	LogRequests           bool
+	EnableSecureHeaders   bool
+
+	// APIOnly serves requests but runs no engine: no projections, no
+	// timers, no messages.
+	APIOnly         bool
+	EngineCycleTime time.Duration
+	LogEngineCycles bool
+	RegionName      string
+
+	Clock  clock.Clock
+	Logger *slog.Logger
+}
+
+// App is a running instance.
+type App struct {
+	cfg      Config
+	log      *slog.Logger
+	Pool     *pgxpool.Pool
+	Store    *pgstore.Store
+	Commands *commands.Handler
+	Runner   *projections.Runner
+	Users    users.Reader
+	HTTP     *httpapi.Server
+
+	listeners []net.Listener
+	status    net.Listener
+	promL     net.Listener
+	metrics   *metrics
+	engine    engineState
+}
+
+// NewStore returns the event store with the product's event registry.
+func NewStore() *pgstore.Store { return pgstore.New(events.NewRegistry()) }
+
+// New connects to the database, applies migrations and builds the app. It
+// binds its listeners, so the addresses are known (Addr) before Run.
+func New(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.EngineCycleTime <= 0 {
+		cfg.EngineCycleTime = 5 * time.Second
+	}
+	a := &App{cfg: cfg, log: cfg.Logger, metrics: newMetrics()}
+	pool, err := postgres.Connect(ctx, cfg.DBURL, postgres.Options{
+		MaxConns: int32(cfg.DBMaxOpen), MinIdle: int32(min(cfg.DBMaxIdle, cfg.DBMaxOpen)), Wait: cfg.DBWait, Logger: cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Pool = pool
+	n, err := postgres.Migrate(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if n > 0 {
+		a.log.Info("applied migrations", "count", n)
+	}
+
+	a.Store = NewStore()
+	a.Runner = projections.NewRunner(pool, a.Store, a.log, users.Projection{})
+	a.Commands = commands.New(pool, a.Store, cfg.Clock, commands.OnCommit(func(cp events.Checkpoint) {
+		a.metrics.writes.Inc()
+		a.Runner.Notify(cp)
+	}))
+	a.Users = users.Reader{Pool: pool}
+	if cfg.APIOnly {
+		a.engine.disabled = true
+	}
+	a.HTTP = httpapi.New(httpapi.Config{
+		MaxBodyBytes: cfg.MaxRequestBodyBytes, LogRequests: cfg.LogRequests,
+		SecureHeaders: cfg.EnableSecureHeaders, Logger: a.log,
+	}, &a.engine)
+
+	if err := a.bind(); err != nil {
+		a.close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) bind() error {
+	if a.cfg.Listen != "" {
+		l, err := net.Listen("tcp", a.cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
+		}
+		a.listeners = append(a.listeners, l)
+	}
+	if a.cfg.ListenTLS != "" {
+		if a.cfg.TLS == nil {
+			return errors.New("--listen-tls needs a certificate and key")
+		}
+		l, err := net.Listen("tcp", a.cfg.ListenTLS)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", a.cfg.ListenTLS, err)
+		}
+		a.listeners = append(a.listeners, tls.NewListener(l, a.cfg.TLS))
+	}
+	if len(a.listeners) == 0 {
+		return errors.New("nothing to listen on: set --listen or --listen-tls")
+	}
+	if a.cfg.StatusAddr != "" {
+		l, err := net.Listen("tcp", a.cfg.StatusAddr)
+		if err != nil {
+			return fmt.Errorf("listen on status address %s: %w", a.cfg.StatusAddr, err)
+		}
+		a.status = l
+	}
+	if a.cfg.ListenPrometheus != "" {
+		l, err := net.Listen("tcp", a.cfg.ListenPrometheus)
+		if err != nil {
+			return fmt.Errorf("listen for Prometheus on %s: %w", a.cfg.ListenPrometheus, err)
+		}
+		a.promL = l
+	}
+	return nil
+}
+
+// MetricsAddr returns the address of the Prometheus listener, if any.
+func (a *App) MetricsAddr() string {
+	if a.promL == nil {
+		return ""
+	}
+	return a.promL.Addr().String()
+}
+
+// Addr returns the address of the first HTTP listener.
+func (a *App) Addr() string { return a.listeners[0].Addr().String() }
+
+// URL returns the base URL of the first HTTP listener.
+func (a *App) URL() string {
+	scheme := "http"
+	if a.cfg.Listen == "" {
+		scheme = "https"
+	}
+	return scheme + "://" + a.Addr()
+}
+
+// Run serves until ctx ends, then shuts down gracefully: /health starts
+// failing, in-flight requests finish (up to 15 s), the engine stops and the
+// database pool closes. It logs "Listening." once requests are accepted.
+func (a *App) Run(ctx context.Context) error {
+	defer a.close()
+	srv := &http.Server{
+		Handler:           a.HTTP,
+		MaxHeaderBytes:    int(a.cfg.MaxRequestHeaderBytes),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+	}
+	if a.cfg.MaxRequestHeaderBytes <= 0 {
+		srv.MaxHeaderBytes = 0 // Go's default (1 MB): the flag's 0 means no limit of ours
+	}
+
+	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	if a.cfg.APIOnly {
+		wg.Go(func() { a.Runner.RunNotifier(engineCtx) })
+	} else {
+		wg.Go(func() { a.Runner.Run(engineCtx) })
+		wg.Go(func() { a.runEngine(engineCtx) })
+	}
+	if a.status != nil {
+		wg.Go(func() { holdStatus(engineCtx, a.status) })
+	}
+	if a.promL != nil {
+		wg.Go(func() {
+			if err := serveMetrics(engineCtx, a.promL, a.metrics.reg); err != nil {
+				a.log.Error("metrics listener failed", "err", err)
+			}
+		})
+	}
+
+	errc := make(chan error, len(a.listeners))
+	for _, l := range a.listeners {
+		go func() { errc <- srv.Serve(l) }()
+	}
+	a.log.Info("Listening.", "url", a.URL(), "api_only", a.cfg.APIOnly)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		err = fmt.Errorf("serve: %w", err)
+	}
+	a.HTTP.Stopping()
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
+		err = fmt.Errorf("shut down HTTP server: %w", serr)
+	}
+	stopEngine()
+	wg.Wait()
+	a.log.Info("Shut down.")
+	return err
+}
+
+func (a *App) close() {
+	for _, l := range a.listeners {
+		_ = l.Close()
+	}
+	if a.status != nil {
+		_ = a.status.Close()
+	}
+	if a.promL != nil {
+		_ = a.promL.Close()
+	}
+	a.Pool.Close()
+}
+
+// holdStatus accepts connections and keeps them open until ctx ends.
+func holdStatus(ctx context.Context, l net.Listener) {
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		<-ctx.Done()
+		_ = l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		conns = append(conns, c)
+		mu.Unlock()
+	}
+}
+
+// engineState tracks the engine for /health/engine.
+type engineState struct {
+	disabled bool
+	cycles   atomic.Int64
+}
+
+func (e *engineState) EngineReady() error {
+	if e.disabled {
+		return errors.New("engine disabled (--api-only)")
+	}
+	if e.cycles.Load() == 0 {
+		return errors.New("engine starting: no cycle completed yet")
+	}
+	return nil
+}
+
+// runEngine runs the engine's periodic cycle. The work itself is driven by
+// events; the cycle checks that every projection has caught up with the
+// log, so /health/engine means "the read models are current".
+func (a *App) runEngine(ctx context.Context) {
+	t := time.NewTicker(a.cfg.EngineCycleTime)
+	defer t.Stop()
+	for {
+		if err := a.cycle(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("engine cycle failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (a *App) cycle(ctx context.Context) error {
+	start := time.Now()
+	if a.cfg.LogEngineCycles {
+		a.log.Info("engine cycle start")
+	}
+	head, err := a.Store.Head(ctx, a.Pool)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, max(a.cfg.EngineCycleTime, time.Second))
+	defer cancel()
+	if err := a.Runner.WaitFor(wctx, head); err != nil {
+		return fmt.Errorf("projections behind the log: %w", err)
+	}
+	a.engine.cycles.Add(1)
+	a.metrics.cycles.Inc()
+	a.metrics.cycleSeconds.Observe(time.Since(start).Seconds())
+	if a.cfg.LogEngineCycles {
+		a.log.Info("engine cycle end", "elapsed", time.Since(start))
+	}
+	return nil
+}
