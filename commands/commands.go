@@ -283,3 +283,11 @@ func (t *Tx) NextID(ctx context.Context, sequence string) (int64, error) {
 	}
 	return id, nil
 }
+
+// notFoundOr turns a missing row into nf and wraps any other error.
+func notFoundOr(err, nf error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nf
+	}
+	return fmt.Errorf("%v: %w", nf, err)
+}

@@ -6,4 +6,21 @@ package events
 func registerAll(r *Registry) {
 	r.Register(UserCreated{})
 	r.Register(UserBasicAuthSet{})
+
+	r.Register(ServiceCreated{})
+	r.Register(ServiceUpdated{})
+	r.Register(ServiceEscalationPolicyChanged{})
+	r.Register(ServiceMaintenanceSet{})
+	r.Register(ServiceLabelSet{})
+	r.Register(ServiceDeleted{})
+	r.Register(IntegrationKeyCreated{})
+	r.Register(IntegrationKeyDeleted{})
+
+	r.Register(AlertTriggered{})
+	r.Register(AlertDeduplicated{})
+	r.Register(AlertAcknowledged{})
+	r.Register(AlertEscalationRequested{})
+	r.Register(AlertClosed{})
+
+	r.Register(SystemLimitSet{})
 }

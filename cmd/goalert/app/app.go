@@ -24,6 +24,8 @@ import (
 	"github.com/oncallhq/goalert/events"
 	"github.com/oncallhq/goalert/events/pgstore"
 	"github.com/oncallhq/goalert/projections"
+	"github.com/oncallhq/goalert/projections/alerts"
+	"github.com/oncallhq/goalert/projections/services"
 	"github.com/oncallhq/goalert/projections/users"
 )
 
@@ -71,6 +73,8 @@ type App struct {
 	Commands *commands.Handler
 	Runner   *projections.Runner
 	Users    users.Reader
+	Services services.Reader
+	Alerts   alerts.Reader
 	HTTP     *httpapi.Server
 
 	listeners []net.Listener
@@ -113,12 +117,15 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 
 	a.Store = NewStore()
-	a.Runner = projections.NewRunner(pool, a.Store, a.log, users.Projection{})
+	a.Runner = projections.NewRunner(pool, a.Store, a.log,
+		users.Projection{}, services.Projection{}, alerts.Projection{})
 	a.Commands = commands.New(pool, a.Store, cfg.Clock, commands.OnCommit(func(cp events.Checkpoint) {
 		a.metrics.writes.Inc()
 		a.Runner.Notify(cp)
 	}))
 	a.Users = users.Reader{Pool: pool}
+	a.Services = services.Reader{Pool: pool}
+	a.Alerts = alerts.Reader{Pool: pool}
 	if cfg.APIOnly {
 		a.engine.disabled = true
 	}

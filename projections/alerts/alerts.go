@@ -1,0 +1,234 @@
+// Package alerts is the read model of alerts and of each alert's log.
+package alerts
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/oncallhq/goalert/events"
+	"github.com/oncallhq/goalert/projections"
+)
+
+// Projection writes alerts and alert_log.
+type Projection struct{}
+
+var _ projections.Projection = Projection{}
+
+func (Projection) Name() string { return "alerts" }
+
+func (Projection) Handles() []string {
+	return []string{
+		events.AlertTriggered{}.EventName(), events.AlertDeduplicated{}.EventName(),
+		events.AlertAcknowledged{}.EventName(), events.AlertEscalationRequested{}.EventName(),
+		events.AlertClosed{}.EventName(),
+	}
+}
+
+func (Projection) Tables() []string { return []string{"alert_log", "alerts"} }
+
+// Log event names, as GoAlert's alert log calls them.
+const (
+	LogCreated           = "created"
+	LogDuplicate         = "duplicate_suppressed"
+	LogAcknowledged      = "acknowledged"
+	LogEscalationRequest = "escalation_request"
+	LogClosed            = "closed"
+)
+
+func (Projection) Apply(ctx context.Context, tx pgx.Tx, batch []projections.Event) error {
+	b := &pgx.Batch{}
+	for _, e := range batch {
+		var id int64
+		var logEvent string
+		switch ev := e.Data.(type) {
+		case events.AlertTriggered:
+			meta, _ := json.Marshal(ev.Meta)
+			if ev.Meta == nil {
+				meta = []byte("{}")
+			}
+			b.Queue(`INSERT INTO alerts (id, service_id, status, summary, details, dedup_key, source, meta, created_at, updated_at)
+				VALUES ($1, $2, 'triggered', $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (id) DO NOTHING`,
+				ev.AlertID, ev.ServiceID, ev.Summary, ev.Details, ev.DedupKey, ev.Source, meta, e.OccurredAt)
+			id, logEvent = ev.AlertID, LogCreated
+		case events.AlertDeduplicated:
+			id, logEvent = ev.AlertID, LogDuplicate
+		case events.AlertAcknowledged:
+			b.Queue(`UPDATE alerts SET status = 'active', updated_at = $2 WHERE id = $1`, ev.AlertID, e.OccurredAt)
+			id, logEvent = ev.AlertID, LogAcknowledged
+		case events.AlertEscalationRequested:
+			b.Queue(`UPDATE alerts SET status = 'triggered', updated_at = $2 WHERE id = $1 AND status = 'active'`, ev.AlertID, e.OccurredAt)
+			id, logEvent = ev.AlertID, LogEscalationRequest
+		case events.AlertClosed:
+			b.Queue(`UPDATE alerts SET status = 'closed', dedup_key = '', updated_at = $2 WHERE id = $1`, ev.AlertID, e.OccurredAt)
+			id, logEvent = ev.AlertID, LogClosed
+		default:
+			continue
+		}
+		m := e.Metadata
+		b.Queue(`INSERT INTO alert_log (alert_id, at, event, actor, actor_name, source) VALUES ($1, $2, $3, $4, $5, $6)`,
+			id, e.OccurredAt, logEvent, m.Actor, m.ActorName, m.Source)
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("alerts projection: %w", err)
+	}
+	return nil
+}
+
+// Alert is a row of the read model.
+type Alert struct {
+	ID        int64
+	ServiceID string
+	Status    string // triggered, active, closed
+	Summary   string
+	Details   string
+	DedupKey  string
+	Source    string
+	Meta      map[string]string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// LogEntry is one line of an alert's log.
+type LogEntry struct {
+	ID        int64
+	AlertID   int64
+	At        time.Time
+	Event     string
+	Actor     string
+	ActorName string
+	Source    string
+	Message   string
+}
+
+// Reader answers queries on the read model.
+type Reader struct{ Pool *pgxpool.Pool }
+
+// ErrNotFound is returned for an alert that is not in the read model.
+var ErrNotFound = errors.New("alert not found")
+
+const selectAlert = `SELECT id, service_id::text, status, summary, details, dedup_key, source, meta, created_at, updated_at FROM alerts`
+
+func scanAlert(row pgx.Row) (Alert, error) {
+	var a Alert
+	err := row.Scan(&a.ID, &a.ServiceID, &a.Status, &a.Summary, &a.Details, &a.DedupKey, &a.Source, &a.Meta, &a.CreatedAt, &a.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, ErrNotFound
+	}
+	return a, err
+}
+
+// Get returns alert id.
+func (r Reader) Get(ctx context.Context, id int64) (Alert, error) {
+	return scanAlert(r.Pool.QueryRow(ctx, selectAlert+` WHERE id = $1`, id))
+}
+
+// Filter selects alerts for List.
+type Filter struct {
+	Statuses   []string // empty means all
+	ServiceIDs []string // empty means all
+	Search     string   // substring of the summary, or an alert number
+	BeforeID   int64    // cursor: only alerts with a smaller id; 0 for the first page
+	Limit      int
+}
+
+// List returns alerts matching f, newest first.
+func (r Reader) List(ctx context.Context, f Filter) ([]Alert, error) {
+	if f.Limit <= 0 {
+		f.Limit = 15
+	}
+	rows, err := r.Pool.Query(ctx, selectAlert+`
+		WHERE (cardinality($1::text[]) = 0 OR status = ANY($1))
+		  AND (cardinality($2::text[]) = 0 OR service_id::text = ANY($2))
+		  AND ($3 = '' OR summary ILIKE '%' || $3 || '%' OR id::text = $3)
+		  AND ($4 = 0 OR id < $4)
+		ORDER BY id DESC LIMIT $5`, f.Statuses, f.ServiceIDs, f.Search, f.BeforeID, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list alerts: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Alert, error) { return scanAlert(row) })
+}
+
+// Log returns the log of alert id, oldest first, with GoAlert-style
+// messages.
+func (r Reader) Log(ctx context.Context, id int64) ([]LogEntry, error) {
+	rows, err := r.Pool.Query(ctx, `SELECT id, alert_id, at, event, actor, actor_name, source
+		FROM alert_log WHERE alert_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("alert log: %w", err)
+	}
+	entries, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (LogEntry, error) {
+		var l LogEntry
+		err := row.Scan(&l.ID, &l.AlertID, &l.At, &l.Event, &l.Actor, &l.ActorName, &l.Source)
+		l.Message = Message(l)
+		return l, err
+	})
+	return entries, err
+}
+
+// sourceNames are how log messages name the channel an action came
+// through.
+var sourceNames = map[string]string{
+	"generic":                "Generic API",
+	"grafana":                "Grafana",
+	"site24x7":               "Site24x7",
+	"prometheusAlertmanager": "Prometheus Alertmanager",
+	"pagerduty":              "PagerDuty Events API",
+	"email":                  "Email",
+	"manual":                 "Web",
+	"web":                    "Web",
+	"api":                    "API",
+	"cli":                    "CLI",
+	"sms":                    "SMS",
+	"voice":                  "Voice",
+	"slack":                  "Slack",
+	"heartbeat":              "Heartbeat Monitor",
+	"engine":                 "Engine",
+}
+
+// Message renders a log entry the way GoAlert words it: "Created via
+// Generic API", "Acknowledged by admin (Web)".
+func Message(l LogEntry) string {
+	src := sourceNames[l.Source]
+	if src == "" {
+		src = l.Source
+	}
+	by := func(verb string) string {
+		switch {
+		case l.ActorName != "" && src != "":
+			return fmt.Sprintf("%s by %s (%s)", verb, l.ActorName, src)
+		case l.ActorName != "":
+			return verb + " by " + l.ActorName
+		case src != "":
+			return verb + " by " + src
+		}
+		return verb
+	}
+	switch l.Event {
+	case LogCreated:
+		if l.ActorName != "" {
+			return by("Created")
+		}
+		if src != "" {
+			return "Created via " + src
+		}
+		return "Created"
+	case LogDuplicate:
+		if src != "" {
+			return "Suppressed duplicate: created via " + src
+		}
+		return "Suppressed duplicate"
+	case LogAcknowledged:
+		return by("Acknowledged")
+	case LogEscalationRequest:
+		return by("Escalation requested")
+	case LogClosed:
+		return by("Closed")
+	}
+	return l.Event
+}
