@@ -303,3 +303,17 @@ func (*pgstoreConflict) Error() string { return "state changed during the comman
 func (*pgstoreConflict) Is(target error) bool {
 	return target == pgstore.ErrConflict
 }
+
+// OpenAlertIDs returns the ids of a service's open alerts, only the
+// unacknowledged ones when unackedOnly.
+func (h *Handler) OpenAlertIDs(ctx context.Context, serviceID string, unackedOnly bool) ([]int64, error) {
+	if _, err := uuid.Parse(serviceID); err != nil {
+		return nil, service.ErrNotFound
+	}
+	rows, err := h.pool.Query(ctx, `SELECT alert_id FROM open_alerts WHERE service_id = $1
+		AND (NOT $2 OR status = 'triggered') ORDER BY alert_id`, serviceID, unackedOnly)
+	if err != nil {
+		return nil, fmt.Errorf("list open alerts: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}

@@ -42,3 +42,25 @@ func (t *Tx) Limit(ctx context.Context, id limits.ID) (int, error) {
 	}
 	return v, nil
 }
+
+// SystemLimits returns every system limit's current value.
+func (h *Handler) SystemLimits(ctx context.Context) (map[limits.ID]int, error) {
+	out := map[limits.ID]int{}
+	for id, v := range limits.Defaults {
+		out[id] = v
+	}
+	rows, err := h.pool.Query(ctx, `SELECT id, value FROM system_limits`)
+	if err != nil {
+		return nil, fmt.Errorf("read system limits: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var v int
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, err
+		}
+		out[limits.ID(id)] = v
+	}
+	return out, rows.Err()
+}

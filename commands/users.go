@@ -9,6 +9,7 @@ import (
 
 	"github.com/oncallhq/goalert/domain"
 	"github.com/oncallhq/goalert/domain/user"
+	"github.com/oncallhq/goalert/events"
 )
 
 // Reservation scopes for user invariants.
@@ -103,4 +104,70 @@ func hashPassword(username, password string) (string, error) {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
 	return string(h), nil
+}
+
+// UpdateUser changes what is set of a user's name, email and role.
+func (h *Handler) UpdateUser(ctx context.Context, id string, name, email *string, role *user.Role) (Result, error) {
+	return h.updateUser(ctx, id, func(u *user.User) ([]events.Event, error) {
+		n, e, r := u.Name(), u.Email(), u.Role()
+		if name != nil {
+			n = *name
+		}
+		if email != nil {
+			e = *email
+		}
+		if role != nil {
+			r = *role
+		}
+		return u.Update(n, e, r)
+	})
+}
+
+// DeleteUser deletes a user and frees their username.
+func (h *Handler) DeleteUser(ctx context.Context, id string) (Result, error) {
+	return h.Do(ctx, func(ctx context.Context, tx *Tx) error {
+		u, version, err := loadUser(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		evs, err := u.Delete()
+		if err != nil {
+			return err
+		}
+		if u.Username() != "" {
+			if err := tx.Release(ctx, scopeUsername, u.Username(), id); err != nil {
+				return err
+			}
+		}
+		return tx.Append(ctx, user.Stream(id), version, evs...)
+	})
+}
+
+func (h *Handler) updateUser(ctx context.Context, id string, decide func(*user.User) ([]events.Event, error)) (Result, error) {
+	return h.Do(ctx, func(ctx context.Context, tx *Tx) error {
+		u, version, err := loadUser(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		evs, err := decide(u)
+		if err != nil {
+			return err
+		}
+		return tx.Append(ctx, user.Stream(id), version, evs...)
+	})
+}
+
+func loadUser(ctx context.Context, tx *Tx, id string) (*user.User, int64, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, 0, user.ErrNotFound
+	}
+	hist, err := tx.Load(ctx, user.Stream(id))
+	if err != nil {
+		return nil, 0, err
+	}
+	u := user.FromHistory(hist.Events)
+	if !u.Exists() {
+		return nil, 0, user.ErrNotFound
+	}
+	return u, hist.Version, nil
 }

@@ -6,6 +6,8 @@ package events
 func registerAll(r *Registry) {
 	r.Register(UserCreated{})
 	r.Register(UserBasicAuthSet{})
+	r.Register(UserUpdated{})
+	r.Register(UserDeleted{})
 
 	r.Register(ServiceCreated{})
 	r.Register(ServiceUpdated{})
@@ -23,4 +25,9 @@ func registerAll(r *Registry) {
 	r.Register(AlertClosed{})
 
 	r.Register(SystemLimitSet{})
+
+	r.Register(SigningKeyCreated{})
+	r.Register(SessionStarted{})
+	r.Register(SessionEnded{})
+	r.Register(SignInFailed{})
 }

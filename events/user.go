@@ -19,3 +19,21 @@ type UserBasicAuthSet struct {
 }
 
 func (UserBasicAuthSet) EventName() string { return "user.basic_auth_set" }
+
+// UserUpdated: the user's profile or role changed; the event carries the
+// new values of all three.
+type UserUpdated struct {
+	UserID string `json:"user_id"`
+	Name   string `json:"name"`
+	Email  string `json:"email,omitempty"`
+	Role   string `json:"role"`
+}
+
+func (UserUpdated) EventName() string { return "user.updated" }
+
+// UserDeleted: the user is gone; their username is free again.
+type UserDeleted struct {
+	UserID string `json:"user_id"`
+}
+
+func (UserDeleted) EventName() string { return "user.deleted" }

@@ -33,8 +33,8 @@ func runServe(ctx context.Context, cfg Config, s Streams) error {
 	}
 	a, err := app.New(ctx, app.Config{
 		DBURL: cfg.DBURL, DBMaxOpen: cfg.DBMaxOpen, DBMaxIdle: cfg.DBMaxIdle, DBWait: 30 * time.Second,
-		PublicURL: cfg.PublicURL,
-		Listen:    cfg.Listen, ListenTLS: cfg.ListenTLS, TLS: tlsCfg,
+		PublicURL: cfg.PublicURL, DataEncryptionKey: cfg.DataEncryptionKey, DataEncryptionKeyOld: cfg.DataEncryptionKeyOld,
+		Listen: cfg.Listen, ListenTLS: cfg.ListenTLS, TLS: tlsCfg,
 		ListenPrometheus: cfg.ListenPrometheus, StatusAddr: cfg.StatusAddr,
 		MaxRequestBodyBytes: cfg.MaxRequestBodyBytes, MaxRequestHeaderBytes: cfg.MaxRequestHeaderBytes,
 		LogRequests: cfg.LogRequests, EnableSecureHeaders: cfg.EnableSecureHeaders,

@@ -43,8 +43,10 @@ var (
 type User struct {
 	id       string
 	name     string
+	email    string
 	role     Role
 	username string
+	deleted  bool
 }
 
 // FromHistory rebuilds a user from its events; nil if there are none.
@@ -62,10 +64,43 @@ func FromHistory(evs []events.Event) *User {
 func (u *User) apply(e events.Event) {
 	switch e := e.(type) {
 	case events.UserCreated:
-		u.id, u.name, u.role = e.UserID, e.Name, Role(e.Role)
+		u.id, u.name, u.email, u.role = e.UserID, e.Name, e.Email, Role(e.Role)
 	case events.UserBasicAuthSet:
 		u.username = e.Username
+	case events.UserUpdated:
+		u.name, u.email, u.role = e.Name, e.Email, Role(e.Role)
+	case events.UserDeleted:
+		u.deleted = true
 	}
+}
+
+// Exists reports whether u is a live user.
+func (u *User) Exists() bool { return u != nil && !u.deleted }
+
+func (u *User) Email() string { return u.email }
+
+// Update decides a change of name, email and role; nil when nothing
+// changes.
+func (u *User) Update(name, email string, role Role) ([]events.Event, error) {
+	if !u.Exists() {
+		return nil, ErrNotFound
+	}
+	// Create's checks are the checks of a valid user.
+	if _, err := Create(u.id, name, email, role); err != nil {
+		return nil, err
+	}
+	if name == u.name && email == u.email && role == u.role {
+		return nil, nil
+	}
+	return []events.Event{events.UserUpdated{UserID: u.id, Name: name, Email: email, Role: string(role)}}, nil
+}
+
+// Delete decides deleting the user.
+func (u *User) Delete() ([]events.Event, error) {
+	if !u.Exists() {
+		return nil, ErrNotFound
+	}
+	return []events.Event{events.UserDeleted{UserID: u.id}}, nil
 }
 
 func (u *User) ID() string       { return u.id }
@@ -92,7 +127,7 @@ func Create(id, name, email string, role Role) ([]events.Event, error) {
 // SetBasicAuth decides giving u a username and password. passwordHash is
 // the bcrypt hash of a password that ValidatePassword accepted.
 func (u *User) SetBasicAuth(username, passwordHash string) ([]events.Event, error) {
-	if u == nil {
+	if !u.Exists() {
 		return nil, ErrNotFound
 	}
 	if u.username != "" {

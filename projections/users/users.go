@@ -22,7 +22,8 @@ var _ projections.Projection = Projection{}
 func (Projection) Name() string { return "users" }
 
 func (Projection) Handles() []string {
-	return []string{events.UserCreated{}.EventName(), events.UserBasicAuthSet{}.EventName()}
+	return []string{events.UserCreated{}.EventName(), events.UserBasicAuthSet{}.EventName(),
+		events.UserUpdated{}.EventName(), events.UserDeleted{}.EventName()}
 }
 
 func (Projection) Tables() []string { return []string{"user_basic_auth", "users"} }
@@ -38,6 +39,10 @@ func (Projection) Apply(ctx context.Context, tx pgx.Tx, batch []projections.Even
 			b.Queue(`INSERT INTO user_basic_auth (user_id, username, password_hash) VALUES ($1, $2, $3)
 				ON CONFLICT (user_id) DO UPDATE SET username = excluded.username, password_hash = excluded.password_hash`,
 				ev.UserID, ev.Username, ev.PasswordHash)
+		case events.UserUpdated:
+			b.Queue(`UPDATE users SET name = $2, email = $3, role = $4 WHERE id = $1`, ev.UserID, ev.Name, ev.Email, ev.Role)
+		case events.UserDeleted:
+			b.Queue(`DELETE FROM users WHERE id = $1`, ev.UserID)
 		}
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -91,4 +96,15 @@ func (r Reader) PasswordHash(ctx context.Context, username string) (userID, hash
 		return "", "", ErrNotFound
 	}
 	return userID, hash, err
+}
+
+// Search returns users whose name or email contains search, by name, after
+// the name `after`, at most limit.
+func (r Reader) Search(ctx context.Context, search, after string, limit int) ([]User, error) {
+	rows, err := r.Pool.Query(ctx, selectUser+` WHERE (u.name ILIKE '%' || $1 || '%' OR u.email ILIKE '%' || $1 || '%')
+		AND lower(u.name) > lower($2) ORDER BY lower(u.name) LIMIT $3`, search, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("search users: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (User, error) { return scanUser(row) })
 }

@@ -11,11 +11,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+
+	"github.com/oncallhq/goalert/adapters/auth"
+	"github.com/oncallhq/goalert/adapters/auth/session"
+	"github.com/oncallhq/goalert/adapters/graphqlapi"
+	"github.com/oncallhq/goalert/adapters/keyring"
 
 	"github.com/oncallhq/goalert/adapters/httpapi"
 	"github.com/oncallhq/goalert/adapters/postgres"
@@ -38,6 +45,10 @@ type Config struct {
 	DBWait time.Duration
 
 	PublicURL string
+	// DataEncryptionKey encrypts secrets at rest; DataEncryptionKeyOld
+	// only decrypts (key rotation).
+	DataEncryptionKey    string
+	DataEncryptionKeyOld string
 
 	Listen    string // plain HTTP; empty disables
 	ListenTLS string // HTTPS; requires TLS
@@ -133,12 +144,62 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		MaxBodyBytes: cfg.MaxRequestBodyBytes, LogRequests: cfg.LogRequests,
 		SecureHeaders: cfg.EnableSecureHeaders, Logger: a.log,
 	}, &a.engine)
+	if err := a.routes(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
 
 	if err := a.bind(); err != nil {
 		a.close()
 		return nil, err
 	}
 	return a, nil
+}
+
+// routes builds the request-serving adapters and registers their routes.
+func (a *App) routes(ctx context.Context) error {
+	kr, err := keyring.New(a.cfg.DataEncryptionKey, a.cfg.DataEncryptionKeyOld)
+	if err != nil {
+		return err
+	}
+	keys, err := a.signingKeys(ctx, kr, a.Commands)
+	if err != nil {
+		return err
+	}
+	issuer := a.cfg.PublicURL
+	if issuer == "" {
+		issuer = "goalert"
+	}
+	signer, err := session.NewSigner(issuer, a.cfg.Clock.Now, keys...)
+	if err != nil {
+		return err
+	}
+	au, err := auth.New(a.Commands, signer, a.cfg.PublicURL, a.log)
+	if err != nil {
+		return err
+	}
+	gql, err := graphqlapi.New(graphqlapi.Deps{
+		Commands: a.Commands, WaitFor: a.waitForReadModels,
+		Users: a.Users, Services: a.Services, Alerts: a.Alerts,
+		PublicURL: strings.TrimSuffix(a.cfg.PublicURL, "/"), Logger: a.log,
+	})
+	if err != nil {
+		return err
+	}
+	e := a.HTTP.Echo()
+	au.Register(e)
+	for _, path := range []string{"/api/graphql", "/v1/graphql2"} {
+		e.POST(path, echo.WrapHandler(gql), au.Middleware)
+	}
+	return nil
+}
+
+// waitForReadModels bounds read-your-writes waiting: a slow projection
+// delays a mutation's answer by at most a few seconds, never forever.
+func (a *App) waitForReadModels(ctx context.Context, cp events.Checkpoint) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return a.Runner.WaitFor(ctx, cp)
 }
 
 func (a *App) bind() error {

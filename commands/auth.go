@@ -1,0 +1,119 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/oncallhq/goalert/domain"
+	"github.com/oncallhq/goalert/events"
+	"github.com/oncallhq/goalert/events/pgstore"
+)
+
+// signingKeysStream holds the session signing keys.
+const signingKeysStream = "auth-signing_keys"
+
+// SigningKeys returns the stored session signing keys, encrypted, oldest
+// first.
+func (h *Handler) SigningKeys(ctx context.Context) ([]events.SigningKeyCreated, error) {
+	envs, err := h.store.Load(ctx, h.pool, signingKeysStream, 1)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]events.SigningKeyCreated, 0, len(envs))
+	for _, env := range envs {
+		e, err := h.store.Registry().DecodeEnvelope(env)
+		if err != nil {
+			return nil, err
+		}
+		if k, ok := e.(events.SigningKeyCreated); ok {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+// AddFirstSigningKey stores k if no key exists yet. When several instances
+// start at once exactly one key is stored; every caller should then use
+// SigningKeys.
+func (h *Handler) AddFirstSigningKey(ctx context.Context, k events.SigningKeyCreated) error {
+	_, err := h.Do(ctx, func(ctx context.Context, tx *Tx) error {
+		return tx.Append(ctx, signingKeysStream, pgstore.NoStream, k)
+	})
+	if errors.Is(err, domain.ErrConcurrentUpdate) {
+		return nil // another instance stored its key first
+	}
+	return err
+}
+
+// ErrBadCredentials is the one answer to a wrong username or password, so
+// the reply does not tell which was wrong.
+var ErrBadCredentials = &domain.Error{Kind: domain.KindUnauthorized, Code: "bad_credentials", Message: "unknown username or wrong password"}
+
+// SignIn checks a username and password against the users read model and
+// starts a session. A refusal is recorded (audit) and returned as
+// ErrBadCredentials.
+func (h *Handler) SignIn(ctx context.Context, username, password, userAgent, ip string) (sessionID, userID string, err error) {
+	var hash string
+	err = h.pool.QueryRow(ctx, `SELECT user_id::text, password_hash FROM user_basic_auth WHERE username = $1`, username).Scan(&userID, &hash)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return "", "", fmt.Errorf("look up credentials: %w", err)
+	}
+	if errors.Is(err, pgx.ErrNoRows) || bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+		reason := "wrong password"
+		if hash == "" {
+			reason = "unknown username"
+		}
+		_, rerr := h.Do(ctx, func(ctx context.Context, tx *Tx) error {
+			return tx.Append(ctx, "signin-"+username, pgstore.Any, events.SignInFailed{Username: username, Provider: "basic", Reason: reason, IP: ip})
+		})
+		return "", "", errors.Join(ErrBadCredentials, rerr)
+	}
+	sessionID = uuid.NewString()
+	_, err = h.Do(ctx, func(ctx context.Context, tx *Tx) error {
+		if _, err := tx.tx.Exec(ctx, `INSERT INTO auth_sessions (id, user_id, created_at) VALUES ($1, $2, $3)`, sessionID, userID, tx.Now()); err != nil {
+			return fmt.Errorf("record session: %w", err)
+		}
+		return tx.Append(ctx, "session-"+sessionID, pgstore.NoStream,
+			events.SessionStarted{SessionID: sessionID, UserID: userID, Provider: "basic", UserAgent: userAgent, IP: ip})
+	})
+	if err != nil {
+		return "", "", err
+	}
+	return sessionID, userID, nil
+}
+
+// EndSession signs a session out; ending an ended session is a no-op.
+func (h *Handler) EndSession(ctx context.Context, sessionID string) (Result, error) {
+	return h.Do(ctx, func(ctx context.Context, tx *Tx) error {
+		var userID string
+		err := tx.tx.QueryRow(ctx, `UPDATE auth_sessions SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL
+			RETURNING user_id::text`, sessionID, tx.Now()).Scan(&userID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("end session: %w", err)
+		}
+		return tx.Append(ctx, "session-"+sessionID, pgstore.Any, events.SessionEnded{SessionID: sessionID, UserID: userID})
+	})
+}
+
+// LiveSession returns the user of a session that has not ended, with the
+// user's current name and role; ok is false for an ended or unknown
+// session or a deleted user.
+func (h *Handler) LiveSession(ctx context.Context, sessionID string) (userID, name, role string, ok bool, err error) {
+	err = h.pool.QueryRow(ctx, `SELECT u.id::text, u.name, u.role FROM auth_sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.id = $1 AND s.ended_at IS NULL`, sessionID).Scan(&userID, &name, &role)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", "", false, nil
+	}
+	if err != nil {
+		return "", "", "", false, fmt.Errorf("check session: %w", err)
+	}
+	return userID, name, role, true, nil
+}
