@@ -191,10 +191,13 @@ func (r *Runner) consume(ctx context.Context, p Projection) error {
 	}
 }
 
-// handle applies one delivered event inside the subscriber's transaction,
-// under a savepoint: a watermill nack re-delivers in the same transaction
-// without rolling back, so a failed attempt must undo its own writes.
-func (r *Runner) handle(msg *message.Message, p Projection, handles map[string]bool) error {
+// handle applies one delivered event inside the subscriber's transaction.
+// It uses no savepoint (two round trips per event): when anything fails,
+// abortBatch poisons the transaction, so that the subscriber's commit of
+// the batch rolls back instead, and the batch is read again from the
+// checkpoint. A watermill nack would instead re-deliver in the same
+// transaction without undoing the failed attempt's writes.
+func (r *Runner) handle(msg *message.Message, p Projection, handles map[string]bool) (err error) {
 	name := msg.Metadata.Get(mdName)
 	if !handles[name] {
 		return nil
@@ -208,6 +211,12 @@ func (r *Runner) handle(msg *message.Message, p Projection, handles map[string]b
 	if !ok {
 		return fmt.Errorf("unexpected transaction type %T", wtx)
 	}
+	tx := ptx.Tx
+	defer func() {
+		if err != nil {
+			abortBatch(ctx, tx)
+		}
+	}()
 	env, err := envelopeOf(msg)
 	if err != nil {
 		return fmt.Errorf("read envelope: %w", err)
@@ -217,26 +226,22 @@ func (r *Runner) handle(msg *message.Message, p Projection, handles map[string]b
 		return err
 	}
 	// Bounded here rather than by the subscriber's ack deadline: a timeout
-	// fails this attempt and the subscriber, still waiting for our answer,
-	// re-delivers it.
+	// fails the batch, and the subscriber, still waiting for our answer,
+	// is then closed by the caller.
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	sp, err := ptx.Tx.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("savepoint: %w", err)
-	}
-	defer sp.Rollback(context.WithoutCancel(ctx))
-	fresh, err := claimVersion(ctx, sp, p.Name(), env.StreamID, env.Version)
-	if err != nil {
+	fresh, err := claimVersion(ctx, tx, p.Name(), env.StreamID, env.Version)
+	if err != nil || !fresh {
 		return err
 	}
-	if !fresh {
-		return sp.Commit(ctx)
-	}
-	if err := p.Apply(ctx, sp, []Event{{Envelope: env, Data: data}}); err != nil {
-		return err
-	}
-	return sp.Commit(ctx)
+	return p.Apply(ctx, tx, []Event{{Envelope: env, Data: data}})
+}
+
+// abortBatch makes tx fail, so that committing it rolls back. A statement
+// that failed already did that; this covers a failure in Go code after
+// writes had succeeded.
+func abortBatch(ctx context.Context, tx pgx.Tx) {
+	_, _ = tx.Exec(context.WithoutCancel(ctx), `DO $$ BEGIN RAISE EXCEPTION 'projection batch aborted'; END $$`)
 }
 
 // claimVersion records that the projection applies version of stream and

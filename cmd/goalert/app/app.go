@@ -22,6 +22,7 @@ import (
 	"github.com/oncallhq/goalert/adapters/auth"
 	"github.com/oncallhq/goalert/adapters/auth/session"
 	"github.com/oncallhq/goalert/adapters/graphqlapi"
+	"github.com/oncallhq/goalert/adapters/ingest/ingesthttp"
 	"github.com/oncallhq/goalert/adapters/keyring"
 
 	"github.com/oncallhq/goalert/adapters/httpapi"
@@ -188,6 +189,7 @@ func (a *App) routes(ctx context.Context) error {
 	}
 	e := a.HTTP.Echo()
 	au.Register(e)
+	ingesthttp.New(a.Commands).Register(e)
 	for _, path := range []string{"/api/graphql", "/v1/graphql2"} {
 		e.POST(path, echo.WrapHandler(gql), au.Middleware)
 	}
