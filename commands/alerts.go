@@ -47,6 +47,24 @@ type Ingest struct {
 // unknown token or one of another type is ErrKeyRejected. A close or
 // acknowledge that matches no open alert succeeds with ID 0.
 func (h *Handler) Ingest(ctx context.Context, in Ingest) (AlertRef, Result, error) {
+	if in.Action == IngestTrigger || in.Action == "" {
+		if _, err := uuid.Parse(in.Token); err != nil {
+			return AlertRef{}, Result{}, ErrKeyRejected
+		}
+		ft, err := h.newFastTrigger(ctx, in.Token, in)
+		if err != nil {
+			return AlertRef{}, Result{}, err
+		}
+		out, err := h.submit(ctx, ft)
+		if err != nil {
+			return AlertRef{}, Result{}, err
+		}
+		if !out.retry {
+			return out.ref, Result{Last: out.last}, nil
+		}
+		// A duplicate of an open alert (or a race with one): the general
+		// path records it.
+	}
 	var ref AlertRef
 	res, err := h.Do(ctx, func(ctx context.Context, tx *Tx) error {
 		svcID, err := resolveKey(ctx, tx, in.Token, in.Type)

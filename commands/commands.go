@@ -31,6 +31,8 @@ type Handler struct {
 	// committed is told of every committed write, so that projections in
 	// this process wake at once instead of waiting for their next poll.
 	committed func(events.Checkpoint)
+	// group, when set, batches ingest triggers into shared transactions.
+	group *groupCommit
 }
 
 // Option configures a Handler.

@@ -215,4 +215,3 @@ func (h *Handlers) pagerDuty(c echo.Context) error {
 	}
 	return c.JSON(http.StatusAccepted, pdReply{Status: "success", Message: "Event processed", DedupKey: ev.DedupKey})
 }
-

@@ -134,7 +134,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Commands = commands.New(pool, a.Store, cfg.Clock, commands.OnCommit(func(cp events.Checkpoint) {
 		a.metrics.writes.Inc()
 		a.Runner.Notify(cp)
-	}))
+	}), commands.GroupCommit(time.Millisecond, 64))
 	a.Users = users.Reader{Pool: pool}
 	a.Services = services.Reader{Pool: pool}
 	a.Alerts = alerts.Reader{Pool: pool}
@@ -279,6 +279,9 @@ func (a *App) Run(ctx context.Context) error {
 
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
+	// Group commit serves requests, so it stops only after the HTTP server
+	// has drained them.
+	wg.Go(func() { a.Commands.RunGroupCommit(engineCtx, 2) })
 	if a.cfg.APIOnly {
 		wg.Go(func() { a.Runner.RunNotifier(engineCtx) })
 	} else {
