@@ -56,6 +56,7 @@ var workloads = []workload{
 	{"append", "concurrent single-event appends to new streams, against a pgbench INSERT baseline", runAppend},
 	{"lag", "time from an append's commit to the projection applying it, at a paced write rate", runLag},
 	{"rebuild", "seed a large log, then time a full rebuild of a projection", runRebuild},
+	{"ingest", "distinct alerts through the generic HTTP API from concurrent clients", runIngest},
 }
 
 func main() {

@@ -384,7 +384,7 @@ func (a *App) runEngine(ctx context.Context) {
 	defer t.Stop()
 	for {
 		if err := a.cycle(ctx); err != nil && ctx.Err() == nil {
-			a.log.Error("engine cycle failed", "err", err)
+			a.log.Warn("engine cycle did not complete", "err", err)
 		}
 		select {
 		case <-ctx.Done():
