@@ -90,27 +90,8 @@ func (r *Runner) rebuildBatch(ctx context.Context, p Projection, handles map[str
 			return nil
 		}
 		last = envs[len(envs)-1].Checkpoint()
-		batch := make([]Event, 0, len(envs))
-		latest := map[string]int64{}
-		for _, env := range envs {
-			if !handles[env.Name] {
-				continue
-			}
-			data, err := r.store.Registry().DecodeEnvelope(env)
-			if err != nil {
-				return err
-			}
-			batch = append(batch, Event{Envelope: env, Data: data})
-			latest[env.StreamID] = env.Version
-		}
-		applied = len(batch)
-		if len(batch) > 0 {
-			if err := p.Apply(ctx, tx, batch); err != nil {
-				return err
-			}
-			if err := saveVersions(ctx, tx, p.Name(), latest); err != nil {
-				return err
-			}
+		if applied, err = r.applyBatch(ctx, tx, p, handles, envs); err != nil {
+			return err
 		}
 		return saveCheckpoint(ctx, tx, p.Name(), last)
 	})

@@ -47,7 +47,7 @@ type Runner struct {
 func NewRunner(pool *pgxpool.Pool, store *pgstore.Store, log *slog.Logger, ps ...Projection) *Runner {
 	return &Runner{
 		pool: pool, store: store, log: log, projections: ps,
-		BatchSize: 100, FallbackPoll: 500 * time.Millisecond,
+		BatchSize: 250, FallbackPoll: 500 * time.Millisecond,
 		pending: make(chan struct{}, 1),
 	}
 }
@@ -182,26 +182,21 @@ func (r *Runner) consume(ctx context.Context, p Projection) error {
 		if err := r.handle(msg, p, handles); err != nil {
 			// No nack: watermill would re-deliver in the same transaction,
 			// which may be dead (a lost connection) and would then fail
-			// forever. Ending the subscription commits what was
-			// acknowledged (or rolls back if the connection is gone), and
-			// the retry starts from the checkpoint in a fresh transaction.
-			return fmt.Errorf("apply %s (event %s): %w", msg.Metadata.Get(mdName), msg.UUID, err)
+			// forever. The batch's transaction is poisoned, so ending the
+			// subscription rolls it back, and the retry starts from the
+			// checkpoint in a fresh transaction.
+			return fmt.Errorf("apply %s: %w", msg.UUID, err)
 		}
 		msg.Ack()
 	}
 }
 
-// handle applies one delivered event inside the subscriber's transaction.
-// It uses no savepoint (two round trips per event): when anything fails,
-// abortBatch poisons the transaction, so that the subscriber's commit of
-// the batch rolls back instead, and the batch is read again from the
-// checkpoint. A watermill nack would instead re-deliver in the same
-// transaction without undoing the failed attempt's writes.
+// handle applies one delivered batch inside the subscriber's transaction,
+// which then commits the batch's writes and its checkpoint together. When
+// anything fails, abortBatch poisons the transaction so that the commit
+// rolls back instead (a watermill nack would re-deliver in the same
+// transaction without undoing the failed attempt's writes).
 func (r *Runner) handle(msg *message.Message, p Projection, handles map[string]bool) (err error) {
-	name := msg.Metadata.Get(mdName)
-	if !handles[name] {
-		return nil
-	}
 	ctx := msg.Context()
 	wtx, ok := wsql.TxFromContext(ctx)
 	if !ok {
@@ -217,24 +212,80 @@ func (r *Runner) handle(msg *message.Message, p Projection, handles map[string]b
 			abortBatch(ctx, tx)
 		}
 	}()
-	env, err := envelopeOf(msg)
-	if err != nil {
-		return fmt.Errorf("read envelope: %w", err)
-	}
-	data, err := r.store.Registry().DecodeEnvelope(env)
+	envs, err := envelopesOf(msg)
 	if err != nil {
 		return err
 	}
 	// Bounded here rather than by the subscriber's ack deadline: a timeout
-	// fails the batch, and the subscriber, still waiting for our answer,
-	// is then closed by the caller.
+	// fails the batch while the subscriber still waits for our answer.
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	fresh, err := claimVersion(ctx, tx, p.Name(), env.StreamID, env.Version)
-	if err != nil || !fresh {
-		return err
+	_, err = r.applyBatch(ctx, tx, p, handles, envs)
+	return err
+}
+
+// applyBatch applies envs, in log order, to p through tx: it skips events p
+// does not handle and events at or below the stream version p already
+// applied, then records the new versions. It reports how many it applied.
+func (r *Runner) applyBatch(ctx context.Context, tx pgx.Tx, p Projection, handles map[string]bool, envs []events.Envelope) (int, error) {
+	var streams []string
+	seen := map[string]bool{}
+	for _, env := range envs {
+		if handles[env.Name] && !seen[env.StreamID] {
+			seen[env.StreamID] = true
+			streams = append(streams, env.StreamID)
+		}
 	}
-	return p.Apply(ctx, tx, []Event{{Envelope: env, Data: data}})
+	if len(streams) == 0 {
+		return 0, nil
+	}
+	applied, err := appliedVersions(ctx, tx, p.Name(), streams)
+	if err != nil {
+		return 0, err
+	}
+	batch := make([]Event, 0, len(envs))
+	for _, env := range envs {
+		if !handles[env.Name] || env.Version <= applied[env.StreamID] {
+			continue
+		}
+		data, err := r.store.Registry().DecodeEnvelope(env)
+		if err != nil {
+			return 0, err
+		}
+		batch = append(batch, Event{Envelope: env, Data: data})
+		applied[env.StreamID] = env.Version
+	}
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	if err := p.Apply(ctx, tx, batch); err != nil {
+		return 0, err
+	}
+	latest := map[string]int64{}
+	for _, e := range batch {
+		latest[e.StreamID] = e.Version
+	}
+	return len(batch), saveVersions(ctx, tx, p.Name(), latest)
+}
+
+// appliedVersions returns the last version p applied of each stream.
+func appliedVersions(ctx context.Context, tx pgx.Tx, projection string, streams []string) (map[string]int64, error) {
+	rows, err := tx.Query(ctx, `SELECT stream_id, version FROM projection_stream_versions
+		WHERE projection = $1 AND stream_id = ANY($2)`, projection, streams)
+	if err != nil {
+		return nil, fmt.Errorf("read applied versions: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]int64, len(streams))
+	for rows.Next() {
+		var s string
+		var v int64
+		if err := rows.Scan(&s, &v); err != nil {
+			return nil, err
+		}
+		out[s] = v
+	}
+	return out, rows.Err()
 }
 
 // abortBatch makes tx fail, so that committing it rolls back. A statement
@@ -242,20 +293,6 @@ func (r *Runner) handle(msg *message.Message, p Projection, handles map[string]b
 // writes had succeeded.
 func abortBatch(ctx context.Context, tx pgx.Tx) {
 	_, _ = tx.Exec(context.WithoutCancel(ctx), `DO $$ BEGIN RAISE EXCEPTION 'projection batch aborted'; END $$`)
-}
-
-// claimVersion records that the projection applies version of stream and
-// reports whether it is new; an event at or below the recorded version was
-// applied before and must not be applied again.
-func claimVersion(ctx context.Context, tx pgx.Tx, projection, stream string, version int64) (bool, error) {
-	tag, err := tx.Exec(ctx, `
-		INSERT INTO projection_stream_versions AS v (projection, stream_id, version) VALUES ($1, $2, $3)
-		ON CONFLICT (projection, stream_id) DO UPDATE SET version = excluded.version
-		WHERE v.version < excluded.version`, projection, stream, version)
-	if err != nil {
-		return false, fmt.Errorf("record stream version: %w", err)
-	}
-	return tag.RowsAffected() == 1, nil
 }
 
 func handledSet(p Projection) map[string]bool {

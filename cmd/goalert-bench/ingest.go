@@ -177,4 +177,3 @@ func post(ctx context.Context, c *http.Client, endpoint, body string) error {
 	}
 	return nil
 }
-
