@@ -10,6 +10,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/oncallhq/goalert/domain"
+	"github.com/oncallhq/goalert/domain/user"
 	"github.com/oncallhq/goalert/events"
 	"github.com/oncallhq/goalert/events/pgstore"
 )
@@ -54,16 +55,17 @@ func (h *Handler) AddFirstSigningKey(ctx context.Context, k events.SigningKeyCre
 // the reply does not tell which was wrong.
 var ErrBadCredentials = &domain.Error{Kind: domain.KindUnauthorized, Code: "bad_credentials", Message: "unknown username or wrong password"}
 
-// SignIn checks a username and password against the users read model and
-// starts a session. A refusal is recorded (audit) and returned as
+// SignIn checks a username and password and starts a session. The
+// credentials are read from the write side (the username reservation and
+// the user's stream), so a user added a moment ago by another process can
+// sign in at once. A refusal is recorded (audit) and returned as
 // ErrBadCredentials.
 func (h *Handler) SignIn(ctx context.Context, username, password, userAgent, ip string) (sessionID, userID string, err error) {
-	var hash string
-	err = h.pool.QueryRow(ctx, `SELECT user_id::text, password_hash FROM user_basic_auth WHERE username = $1`, username).Scan(&userID, &hash)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return "", "", fmt.Errorf("look up credentials: %w", err)
+	userID, hash, err := h.credentials(ctx, username)
+	if err != nil {
+		return "", "", err
 	}
-	if errors.Is(err, pgx.ErrNoRows) || bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+	if hash == "" || bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
 		reason := "wrong password"
 		if hash == "" {
 			reason = "unknown username"
@@ -85,6 +87,35 @@ func (h *Handler) SignIn(ctx context.Context, username, password, userAgent, ip 
 		return "", "", err
 	}
 	return sessionID, userID, nil
+}
+
+// credentials returns the user holding username and their password hash;
+// an empty hash when there is no such live user.
+func (h *Handler) credentials(ctx context.Context, username string) (userID, hash string, err error) {
+	err = h.pool.QueryRow(ctx, `SELECT owner FROM reservations WHERE scope = $1 AND key = $2`, scopeUsername, username).Scan(&userID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", nil
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("look up username: %w", err)
+	}
+	envs, err := h.store.Load(ctx, h.pool, user.Stream(userID), 1)
+	if err != nil {
+		return "", "", err
+	}
+	for _, env := range envs {
+		e, err := h.store.Registry().DecodeEnvelope(env)
+		if err != nil {
+			return "", "", err
+		}
+		switch e := e.(type) {
+		case events.UserBasicAuthSet:
+			hash = e.PasswordHash
+		case events.UserDeleted:
+			hash = ""
+		}
+	}
+	return userID, hash, nil
 }
 
 // EndSession signs a session out; ending an ended session is a no-op.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // listen relays NOTIFYs from other processes to the local subscribers,
@@ -70,4 +71,13 @@ func watermillLogger(log *slog.Logger) watermill.LoggerAdapter {
 	return watermill.NewSlogLoggerWithLevelMapping(log, map[slog.Level]slog.Level{
 		slog.LevelInfo: slog.LevelDebug,
 	})
+}
+
+// NotifyOthers tells the projection runners of other processes that
+// events were committed, for writers that have no runner of their own
+// (the admin CLI). Call it after the commit, never inside the writing
+// transaction.
+func NotifyOthers(ctx context.Context, pool *pgxpool.Pool) error {
+	_, err := pool.Exec(ctx, "SELECT pg_notify($1, '')", notifyChannel)
+	return err
 }

@@ -30,7 +30,7 @@ var schemaSDL string
 
 // Limits on what one request may ask for.
 const (
-	maxDepth       = 12
+	maxDepth       = 15 // the standard introspection query nests 14 deep
 	maxQueryLength = 32 << 10
 	maxSelections  = 2000
 	maxPageSize    = 100

@@ -126,7 +126,10 @@ func (r *resolver) Alerts(ctx context.Context, args struct{ Input *alertSearch }
 	if args.Input != nil {
 		in = *args.Input
 	}
-	f := alerts.Filter{Search: strings.TrimSpace(in.Search), Limit: pageSize(in.First) + 1}
+	// Empty, not nil, slices: the reader's query treats an empty list as
+	// "all", but a nil slice reaches Postgres as NULL and matches nothing.
+	f := alerts.Filter{Search: strings.TrimSpace(in.Search), Limit: pageSize(in.First) + 1,
+		Statuses: []string{}, ServiceIDs: []string{}}
 	if in.FilterByStatus != nil {
 		for _, s := range *in.FilterByStatus {
 			f.Statuses = append(f.Statuses, statusOf[s])

@@ -65,7 +65,7 @@ func New(cfg Config, engine EngineHealth) *Server {
 	if cfg.SecureHeaders {
 		e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 			XSSProtection: "1; mode=block", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
-			ContentSecurityPolicy: "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+			ContentSecurityPolicy: "default-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self' data:; frame-ancestors 'none'",
 		}))
 	}
 	if cfg.MaxBodyBytes > 0 {

@@ -14,6 +14,7 @@ import (
 	"github.com/oncallhq/goalert/domain/clock"
 	"github.com/oncallhq/goalert/domain/user"
 	"github.com/oncallhq/goalert/events"
+	"github.com/oncallhq/goalert/projections"
 )
 
 // The CLI layer (main.go, flags.go, dev.go) parses flags into Config and calls
@@ -79,7 +80,10 @@ func runAddUser(ctx context.Context, cfg Config, opts AddUserOptions, s Streams)
 	if _, err := postgres.Migrate(ctx, pool); err != nil {
 		return err
 	}
-	h := commands.New(pool, app.NewStore(), clock.System{})
+	// A running server learns of the new user at once, not at its next poll.
+	h := commands.New(pool, app.NewStore(), clock.System{}, commands.OnCommit(func(events.Checkpoint) {
+		_ = projections.NotifyOthers(context.WithoutCancel(ctx), pool)
+	}))
 	ctx = events.WithMetadata(ctx, events.Metadata{Actor: "cli", ActorName: osUser(), Source: "cli"})
 
 	if opts.UserID != "" {

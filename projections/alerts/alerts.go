@@ -143,8 +143,8 @@ func (r Reader) List(ctx context.Context, f Filter) ([]Alert, error) {
 		f.Limit = 15
 	}
 	rows, err := r.Pool.Query(ctx, selectAlert+`
-		WHERE (cardinality($1::text[]) = 0 OR status = ANY($1))
-		  AND (cardinality($2::text[]) = 0 OR service_id::text = ANY($2))
+		WHERE (coalesce(cardinality($1::text[]), 0) = 0 OR status = ANY($1))
+		  AND (coalesce(cardinality($2::text[]), 0) = 0 OR service_id::text = ANY($2))
 		  AND ($3 = '' OR summary ILIKE '%' || $3 || '%' OR id::text = $3)
 		  AND ($4 = 0 OR id < $4)
 		ORDER BY id DESC LIMIT $5`, f.Statuses, f.ServiceIDs, f.Search, f.BeforeID, f.Limit)

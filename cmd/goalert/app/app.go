@@ -22,6 +22,7 @@ import (
 	"github.com/oncallhq/goalert/adapters/auth"
 	"github.com/oncallhq/goalert/adapters/auth/session"
 	"github.com/oncallhq/goalert/adapters/graphqlapi"
+	"github.com/oncallhq/goalert/adapters/graphqlapi/explore"
 	"github.com/oncallhq/goalert/adapters/ingest/ingesthttp"
 	"github.com/oncallhq/goalert/adapters/keyring"
 
@@ -193,6 +194,8 @@ func (a *App) routes(ctx context.Context) error {
 	for _, path := range []string{"/api/graphql", "/v1/graphql2"} {
 		e.POST(path, echo.WrapHandler(gql), au.Middleware)
 	}
+	// The explorer page holds no data; the API it calls checks the session.
+	e.Match([]string{http.MethodGet, http.MethodHead}, explore.PagePath+"*", echo.WrapHandler(explore.Handler()))
 	return nil
 }
 
