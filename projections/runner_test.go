@@ -133,25 +133,19 @@ type row struct {
 // ledgerRows returns the ledger in the order rows were applied.
 func (f *fixture) ledgerRows(t testing.TB) []row {
 	t.Helper()
-	rows, err := f.pool.Query(context.Background(), `SELECT xid, position, stream_id, version FROM ledger ORDER BY seq`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
-		var x row
-		return x, r.Scan(&x.XID, &x.Position, &x.Stream, &x.Version)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return f.rows(t, `SELECT xid, position, stream_id, version FROM ledger ORDER BY seq`)
 }
 
 // logRows returns the counted events of the log in reading order.
 func (f *fixture) logRows(t testing.TB) []row {
 	t.Helper()
-	rows, err := f.pool.Query(context.Background(), `SELECT transaction_id::text::bigint, global_position, stream_id, stream_version
+	return f.rows(t, `SELECT transaction_id::text::bigint, global_position, stream_id, stream_version
 		FROM events WHERE event_name = 'test.counted' ORDER BY transaction_id, global_position`)
+}
+
+func (f *fixture) rows(t testing.TB, query string) []row {
+	t.Helper()
+	rows, err := f.pool.Query(context.Background(), query)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,6 +75,20 @@ func readInput(r *http.Request) (ingest.Input, error) {
 	return in, nil
 }
 
+// readRequest reads the body and finds the integration key; a request
+// without one is refused.
+func readRequest(r *http.Request) (ingest.Input, string, error) {
+	in, err := readInput(r)
+	if err != nil {
+		return in, "", err
+	}
+	tok := token(r, in)
+	if tok == "" {
+		return in, "", errNoToken
+	}
+	return in, tok, nil
+}
+
 // token finds the integration key in GoAlert's order: form or query
 // token, integrationKey, integration_key, key; then a Bearer token; then
 // the basic-auth password.
@@ -122,13 +136,9 @@ type genericReply struct {
 
 func (h *Handlers) generic(c echo.Context) error {
 	r := c.Request()
-	in, err := readInput(r)
+	in, tok, err := readRequest(r)
 	if err != nil {
 		return err
-	}
-	tok := token(r, in)
-	if tok == "" {
-		return errNoToken
 	}
 	req, err := ingest.Generic(in)
 	if err != nil {
@@ -159,13 +169,9 @@ func one(parse func(ingest.Input) (ingest.Request, error)) func(ingest.Input) ([
 func (h *Handlers) each(t service.KeyType, parse func(ingest.Input) ([]ingest.Request, error)) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		in, err := readInput(r)
+		in, tok, err := readRequest(r)
 		if err != nil {
 			return err
-		}
-		tok := token(r, in)
-		if tok == "" {
-			return errNoToken
 		}
 		reqs, err := parse(in)
 		if err != nil {
