@@ -3,7 +3,6 @@ package commands
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -85,7 +84,7 @@ func addKey(ctx context.Context, tx *Tx, svc *service.Service, keyID string, k N
 }
 
 func reserveServiceName(ctx context.Context, tx *Tx, name, id string) error {
-	holder, err := tx.Reserve(ctx, scopeServiceName, strings.ToLower(strings.TrimSpace(name)), id)
+	holder, err := tx.Reserve(ctx, scopeServiceName, serviceNameKey(name), id)
 	if err != nil {
 		return err
 	}
@@ -140,11 +139,11 @@ func (h *Handler) UpdateService(ctx context.Context, u UpdateService) (Result, e
 			if err != nil {
 				return err
 			}
-			if u.Name != nil && !strings.EqualFold(strings.TrimSpace(name), strings.TrimSpace(svc.Name())) {
+			if u.Name != nil && !sameServiceName(name, svc.Name()) {
 				if err := reserveServiceName(ctx, tx, name, svc.ID()); err != nil {
 					return err
 				}
-				if err := tx.Release(ctx, scopeServiceName, strings.ToLower(strings.TrimSpace(svc.Name())), svc.ID()); err != nil {
+				if err := tx.Release(ctx, scopeServiceName, serviceNameKey(svc.Name()), svc.ID()); err != nil {
 					return err
 				}
 			}
@@ -198,7 +197,7 @@ func (h *Handler) DeleteService(ctx context.Context, id string) (Result, error) 
 		if _, err := tx.tx.Exec(ctx, `DELETE FROM integration_key_tokens WHERE service_id = $1`, id); err != nil {
 			return fmt.Errorf("revoke key tokens: %w", err)
 		}
-		if err := tx.Release(ctx, scopeServiceName, strings.ToLower(strings.TrimSpace(svc.Name())), id); err != nil {
+		if err := tx.Release(ctx, scopeServiceName, serviceNameKey(svc.Name()), id); err != nil {
 			return err
 		}
 		return tx.Append(ctx, service.Stream(id), version, evs...)

@@ -23,9 +23,8 @@ import (
 //
 //	service_id NULL        the token is unknown or of another type
 //	new_id set             the alert was created
-//	under_limit false      the limit refused it
-//	otherwise              an open alert has the key: a duplicate, handled
-//	                       by the general path
+//	otherwise              an open alert has the key, or the limit refused
+//	                       it: the general path tells which
 //
 // The event's payload is built by Go (AlertTriggered with the id and
 // service left zero); the statement fills in alert_id and service_id.
@@ -118,9 +117,9 @@ func scanFast(row pgx.Row) (fastOutcome, error) {
 			ref:  AlertRef{ID: *id, ServiceID: *svc, IsNew: true},
 			last: events.Checkpoint{TransactionID: uint64(*xid), Position: *pos},
 		}, nil
-	case room != nil && !*room:
-		return fastOutcome{}, alert.ErrTooManyUnacked
 	}
+	// No room may still be a duplicate, which must answer with the open
+	// alert rather than the limit; the general path looks for it first.
 	return fastOutcome{retry: true}, nil
 }
 
@@ -245,9 +244,7 @@ func (h *Handler) flushGroup(ctx context.Context, batch []groupItem) {
 	}
 }
 
-func isExpected(err error) bool {
-	return errors.Is(err, ErrKeyRejected) || errors.Is(err, alert.ErrTooManyUnacked)
-}
+func isExpected(err error) bool { return errors.Is(err, ErrKeyRejected) }
 
 // submit runs ft through the group commit queue, or alone without one.
 func (h *Handler) submit(ctx context.Context, ft fastTrigger) (fastOutcome, error) {

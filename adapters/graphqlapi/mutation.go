@@ -395,6 +395,12 @@ func (r *resolver) SetSystemLimits(ctx context.Context, args struct {
 	for id, n := range limitNames {
 		byName[n] = id
 	}
+	// Check every value first, so a bad one changes nothing.
+	for _, l := range args.Input {
+		if _, err := limits.Set(byName[l.ID], int(l.Value)); err != nil {
+			return false, fmt.Errorf("%s: %w", l.ID, err)
+		}
+	}
 	var last commands.Result
 	for _, l := range args.Input {
 		res, err := r.d.Commands.SetSystemLimit(ctx, string(byName[l.ID]), int(l.Value))

@@ -81,18 +81,21 @@ func (r *resolver) Users(ctx context.Context, args struct {
 		opts = *args.Input
 	}
 	limit := pageSize(opts.First)
-	list, err := r.d.Users.Search(ctx, opts.Search, decodeCursor(opts.After), limit+1)
+	// The cursor is the last user's name and id: names are not unique.
+	afterName, afterID, _ := strings.Cut(decodeCursor(opts.After), "\x00")
+	list, err := r.d.Users.Search(ctx, opts.Search, afterName, afterID, limit+1+omitCount(opts.Omit))
 	if err != nil {
 		return nil, err
 	}
 	c := &userConn{}
 	for _, u := range list {
-		if len(c.nodes) == limit {
-			c.page = pageInfo{cursor: encodeCursor(c.nodes[len(c.nodes)-1].u.Name), more: true}
-			break
-		}
 		if omitted(opts.Omit, u.ID) {
 			continue
+		}
+		if len(c.nodes) == limit {
+			last := c.nodes[len(c.nodes)-1].u
+			c.page = pageInfo{cursor: encodeCursor(last.Name + "\x00" + last.ID), more: true}
+			break
 		}
 		c.nodes = append(c.nodes, &userRes{u})
 	}
@@ -128,8 +131,8 @@ func (r *resolver) Alerts(ctx context.Context, args struct{ Input *alertSearch }
 	}
 	// Empty, not nil, slices: the reader's query treats an empty list as
 	// "all", but a nil slice reaches Postgres as NULL and matches nothing.
-	f := alerts.Filter{Search: strings.TrimSpace(in.Search), Limit: pageSize(in.First) + 1,
-		Statuses: []string{}, ServiceIDs: []string{}}
+	limit := pageSize(in.First)
+	f := alerts.Filter{Search: strings.TrimSpace(in.Search), Statuses: []string{}, ServiceIDs: []string{}}
 	if in.FilterByStatus != nil {
 		for _, s := range *in.FilterByStatus {
 			f.Statuses = append(f.Statuses, statusOf[s])
@@ -143,25 +146,29 @@ func (r *resolver) Alerts(ctx context.Context, args struct{ Input *alertSearch }
 	if in.After != "" {
 		f.BeforeID, _ = strconv.ParseInt(decodeCursor(in.After), 10, 64)
 	}
-	list, err := r.d.Alerts.List(ctx, f)
-	if err != nil {
-		return nil, err
-	}
 	omit := map[int64]bool{}
 	if in.Omit != nil {
 		for _, id := range *in.Omit {
 			omit[int64(id)] = true
 		}
 	}
+	// One row past the page tells whether there is a next page; omitted
+	// alerts may take up to len(omit) more.
+	f.Limit = limit + 1 + len(omit)
+	list, err := r.d.Alerts.List(ctx, f)
+	if err != nil {
+		return nil, err
+	}
 	c := &alertConn{}
 	for _, a := range list {
-		if len(c.nodes) == f.Limit-1 {
+		if omit[a.ID] {
+			continue
+		}
+		if len(c.nodes) == limit {
 			c.page = pageInfo{cursor: encodeCursor(strconv.FormatInt(c.nodes[len(c.nodes)-1].a.ID, 10)), more: true}
 			break
 		}
-		if !omit[a.ID] {
-			c.nodes = append(c.nodes, &alertRes{a, r})
-		}
+		c.nodes = append(c.nodes, &alertRes{a, r})
 	}
 	return c, nil
 }
@@ -196,19 +203,20 @@ func (r *resolver) Services(ctx context.Context, args struct{ Input *serviceSear
 		in = *args.Input
 	}
 	limit := pageSize(in.First)
-	list, err := r.d.Services.Search(ctx, in.Search, decodeCursor(in.After), limit+1)
+	list, err := r.d.Services.Search(ctx, in.Search, decodeCursor(in.After), limit+1+omitCount(in.Omit))
 	if err != nil {
 		return nil, err
 	}
 	c := &serviceConn{}
 	for _, s := range list {
+		if omitted(in.Omit, s.ID) {
+			continue
+		}
 		if len(c.nodes) == limit {
 			c.page = pageInfo{cursor: encodeCursor(c.nodes[len(c.nodes)-1].s.Name), more: true}
 			break
 		}
-		if !omitted(in.Omit, s.ID) {
-			c.nodes = append(c.nodes, &serviceRes{s, r})
-		}
+		c.nodes = append(c.nodes, &serviceRes{s, r})
 	}
 	return c, nil
 }
@@ -270,6 +278,15 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// omitCount is how many rows omit may skip: a page fetches that many more
+// so that omitted rows do not cut it short or hide the next page.
+func omitCount(omit *[]graphql.ID) int {
+	if omit == nil {
+		return 0
+	}
+	return len(*omit)
 }
 
 func omitted(omit *[]graphql.ID, id string) bool {

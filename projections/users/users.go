@@ -98,11 +98,11 @@ func (r Reader) PasswordHash(ctx context.Context, username string) (userID, hash
 	return userID, hash, err
 }
 
-// Search returns users whose name or email contains search, by name, after
-// the name `after`, at most limit.
-func (r Reader) Search(ctx context.Context, search, after string, limit int) ([]User, error) {
+// Search returns users whose name or email contains search, ordered by
+// name then id, after the user (afterName, afterID), at most limit.
+func (r Reader) Search(ctx context.Context, search, afterName, afterID string, limit int) ([]User, error) {
 	rows, err := r.Pool.Query(ctx, selectUser+` WHERE (u.name ILIKE '%' || $1 || '%' OR u.email ILIKE '%' || $1 || '%')
-		AND lower(u.name) > lower($2) ORDER BY lower(u.name) LIMIT $3`, search, after, limit)
+		AND (lower(u.name), u.id::text) > (lower($2), $3) ORDER BY lower(u.name), u.id::text LIMIT $4`, search, afterName, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("search users: %w", err)
 	}

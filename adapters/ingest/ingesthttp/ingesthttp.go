@@ -13,12 +13,14 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/oncallhq/goalert/adapters/ingest"
 	"github.com/oncallhq/goalert/commands"
 	"github.com/oncallhq/goalert/domain"
+	"github.com/oncallhq/goalert/domain/alert"
 	"github.com/oncallhq/goalert/domain/service"
 	"github.com/oncallhq/goalert/events"
 )
@@ -119,6 +121,34 @@ func (h *Handlers) apply(ctx context.Context, tok string, t service.KeyType, req
 	return ref, err
 }
 
+// fit shortens a monitoring tool's summary and details to the alert's
+// limits, marking the cut with "…". Those tools build the text from labels,
+// annotations and custom details the sender cannot shorten, and most do not
+// retry a 4xx: refusing would lose the page. (GoAlert shortens them too.)
+// The generic API, whose caller writes the text, keeps refusing what is too
+// long.
+func fit(req ingest.Request) ingest.Request {
+	req.Summary = shorten(req.Summary, alert.MaxSummaryLength)
+	req.Details = shorten(req.Details, alert.MaxDetailsLength)
+	return req
+}
+
+// shorten returns s cut to at most n characters, the last being "…" when
+// it was cut.
+func shorten(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i, count := 0, 0
+	for i = range s {
+		if count == n-1 {
+			break
+		}
+		count++
+	}
+	return s[:i] + "…"
+}
+
 // clientError turns a parse failure into a 400 with its message.
 func clientError(err error) error {
 	var pe *ingest.ParseError
@@ -178,7 +208,7 @@ func (h *Handlers) each(t service.KeyType, parse func(ingest.Input) ([]ingest.Re
 			return clientError(err)
 		}
 		for _, req := range reqs {
-			if _, err := h.apply(r.Context(), tok, t, req); err != nil {
+			if _, err := h.apply(r.Context(), tok, t, fit(req)); err != nil {
 				return err
 			}
 		}
@@ -209,7 +239,7 @@ func (h *Handlers) pagerDuty(c echo.Context) error {
 	if err != nil {
 		return c.JSON(http.StatusBadRequest, pdReply{Status: "invalid event", Message: err.Error()})
 	}
-	if _, err := h.apply(r.Context(), ev.RoutingKey, service.KeyPagerDuty, ev.Request); err != nil {
+	if _, err := h.apply(r.Context(), ev.RoutingKey, service.KeyPagerDuty, fit(ev.Request)); err != nil {
 		if domain.KindOf(err) == domain.KindUnauthorized {
 			return c.JSON(http.StatusUnauthorized, pdReply{Status: "invalid event", Message: "Invalid routing key"})
 		}
