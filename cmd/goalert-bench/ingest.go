@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,6 +50,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	target := fs.String("url", "", "base URL of a running server (default: start one in-process)")
 	token := fs.String("token", "", "generic integration key of the running server (with --url)")
 	warmup := fs.Duration("warmup", time.Second, "load before measuring starts")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (server included when in-process) to the file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -65,6 +68,17 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		defer stop()
 		*target, *token = base, tok
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	res, err := driveIngest(ctx, *target, *token, *clients, *warmup, c.duration)
 	if err != nil {
