@@ -2,8 +2,6 @@ package commands_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -15,8 +13,6 @@ import (
 	"github.com/oncallhq/goalert/domain/clock"
 	"github.com/oncallhq/goalert/domain/service"
 	"github.com/oncallhq/goalert/domain/user"
-	"github.com/oncallhq/goalert/projections"
-	"github.com/oncallhq/goalert/projections/users"
 )
 
 // guardSnapshots select each guard table in a stable order. Reservations
@@ -115,10 +111,6 @@ func seedGuards(t *testing.T, h *commands.Handler, c *clock.Manual) {
 	_, _, err = h.Ingest(ctx, commands.Ingest{Token: keys[0], Type: service.KeyGeneric, Summary: "cpu hot"})
 	must(err)
 
-	// Sign-in reads the users read model.
-	runner := projections.NewRunner(h.Pool(), h.Store(), slog.New(slog.NewTextHandler(io.Discard, nil)), users.Projection{})
-	_, err = runner.Rebuild(ctx, "users", 0, nil)
-	must(err)
 	_, _, err = h.SignIn(ctx, "ann", "ann-password", "test", "127.0.0.1")
 	must(err)
 	step()

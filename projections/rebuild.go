@@ -35,10 +35,18 @@ func (r *Runner) Rebuild(ctx context.Context, name string, batchSize int, progre
 		batchSize = 5000
 	}
 	start := time.Now()
+	// Everything committed before the rebuild starts must be in the result.
+	// A short batch is not the end: a transaction still open elsewhere on
+	// the server holds readers back, and its end releases the rest.
+	target, err := r.store.LastCommitted(ctx, r.pool)
+	if err != nil {
+		return RebuildStats{}, err
+	}
 	if err := r.reset(ctx, p); err != nil {
 		return RebuildStats{}, err
 	}
 	var st RebuildStats
+	var at events.Checkpoint
 	handles := handledSet(p)
 	for {
 		n, applied, last, err := r.rebuildBatch(ctx, p, handles, batchSize)
@@ -47,11 +55,22 @@ func (r *Runner) Rebuild(ctx context.Context, name string, batchSize int, progre
 		}
 		st.Events += n
 		st.Applied += applied
-		if progress != nil && n > 0 {
-			progress(st.Events, last)
+		if n > 0 {
+			at = last
+			if progress != nil {
+				progress(st.Events, last)
+			}
 		}
-		if n < batchSize {
+		if n == batchSize {
+			continue
+		}
+		if !target.After(at) {
 			break
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 	st.Duration = time.Since(start)

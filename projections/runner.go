@@ -362,11 +362,18 @@ func (r *Runner) WaitFor(ctx context.Context, cp events.Checkpoint, names ...str
 // blocks until a wake-up or the fallback interval, then polls again at
 // once. This gives sub-millisecond delivery without polling every few
 // milliseconds, which would cost a transaction id per empty poll.
+//
+// A wake-up means events were committed, but they may still be held back
+// by an older transaction anywhere on the server (readers stop below the
+// snapshot's xmin). So after a wake-up that found nothing, it polls again
+// after 5, 10, 20... ms, up to the fallback, rather than sleeping the
+// whole fallback interval.
 type backoff struct {
 	wake     <-chan struct{}
 	done     <-chan struct{}
 	fallback time.Duration
 	log      *slog.Logger
+	retry    time.Duration // the next short re-poll after a wake-up; 0 when none is due
 }
 
 func (b *backoff) HandleError(_ watermill.LoggerAdapter, noMsg bool, err error) time.Duration {
@@ -378,12 +385,22 @@ func (b *backoff) HandleError(_ watermill.LoggerAdapter, noMsg bool, err error) 
 		return time.Second
 	}
 	if !noMsg {
+		b.retry = 0
 		return 0
 	}
-	t := time.NewTimer(b.fallback)
+	wait := b.fallback
+	if b.retry > 0 {
+		wait = b.retry
+		b.retry *= 2
+		if b.retry >= b.fallback {
+			b.retry = 0
+		}
+	}
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-b.wake:
+		b.retry = 5 * time.Millisecond
 	case <-t.C:
 	case <-b.done:
 	}

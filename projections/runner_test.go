@@ -362,3 +362,40 @@ func testLogOutput() io.Writer {
 	}
 	return io.Discard
 }
+
+// A rebuild includes every event committed before it started, even while
+// an older transaction elsewhere holds readers back for a while.
+func TestRunner_RebuildWaitsForHeldBackEvents(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for i := 0; i < 30; i++ {
+		if _, err := f.append(ctx, f.pool, fmt.Sprintf("h-%d", i), pgstore.NoStream, counted{N: i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Take an xid in an open transaction, then commit more events after it:
+	// readers cannot pass the open transaction until it ends.
+	holder, err := f.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holder.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil {
+		t.Fatal(err)
+	}
+	for i := 30; i < 40; i++ {
+		if _, err := f.append(ctx, f.pool, fmt.Sprintf("h-%d", i), pgstore.NoStream, counted{N: i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		holder.Rollback(ctx)
+	}()
+	st, err := f.runner.Rebuild(ctx, "ledger", 1000, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Applied != 40 {
+		t.Errorf("rebuild applied %d events, want all 40 committed before it started", st.Applied)
+	}
+}

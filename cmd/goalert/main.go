@@ -122,6 +122,10 @@ func newRootCommand(s Streams) *cobra.Command {
 		newMigrateCommand(cfg, s),
 		newVersionCommand(s),
 		newDevCommand(cfg, s),
+		newEventsCommand(cfg, s),
+		newReplayCommand(cfg, s),
+		newAlertCommand(cfg, s),
+		newAuditCommand(cfg, s),
 	)
 	return root
 }

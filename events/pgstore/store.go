@@ -320,3 +320,20 @@ func scanAll(rows pgx.Rows) ([]events.Envelope, error) {
 	}
 	return out, rows.Err()
 }
+
+// LastCommitted returns the checkpoint of the newest event committed as of
+// q's snapshot, whether or not an older transaction still holds readers
+// back. A reader that must see everything written so far reads until it
+// passes this checkpoint.
+func (s *Store) LastCommitted(ctx context.Context, q Querier) (events.Checkpoint, error) {
+	var xid, pos int64
+	err := q.QueryRow(ctx, `SELECT transaction_id::text::bigint, global_position FROM events
+		ORDER BY transaction_id DESC, global_position DESC LIMIT 1`).Scan(&xid, &pos)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return events.Checkpoint{}, nil
+	}
+	if err != nil {
+		return events.Checkpoint{}, fmt.Errorf("read newest event: %w", err)
+	}
+	return events.Checkpoint{TransactionID: uint64(xid), Position: pos}, nil
+}
