@@ -38,3 +38,12 @@ type Event struct {
 
 // ConsumerGroup is the watermill consumer group of the projection named n.
 func ConsumerGroup(n string) string { return "projection." + n }
+
+// SelfIdempotent is implemented by projections whose own rows carry the
+// stream version they reflect, so that applying an event again (or an
+// older one after a newer one) changes nothing. The runner then skips its
+// shared per-stream version record for them, which saves a write per
+// event.
+type SelfIdempotent interface {
+	IdempotentByVersion()
+}

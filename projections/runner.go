@@ -228,6 +228,9 @@ func (r *Runner) handle(msg *message.Message, p Projection, handles map[string]b
 // does not handle and events at or below the stream version p already
 // applied, then records the new versions. It reports how many it applied.
 func (r *Runner) applyBatch(ctx context.Context, tx pgx.Tx, p Projection, handles map[string]bool, envs []events.Envelope) (int, error) {
+	if _, ok := p.(SelfIdempotent); ok {
+		return r.applyAll(ctx, tx, p, handles, envs)
+	}
 	var streams []string
 	seen := map[string]bool{}
 	for _, env := range envs {
@@ -266,6 +269,26 @@ func (r *Runner) applyBatch(ctx context.Context, tx pgx.Tx, p Projection, handle
 		latest[e.StreamID] = e.Version
 	}
 	return len(batch), saveVersions(ctx, tx, p.Name(), latest)
+}
+
+// applyAll applies every handled event of envs; p guards against
+// re-application itself.
+func (r *Runner) applyAll(ctx context.Context, tx pgx.Tx, p Projection, handles map[string]bool, envs []events.Envelope) (int, error) {
+	batch := make([]Event, 0, len(envs))
+	for _, env := range envs {
+		if !handles[env.Name] {
+			continue
+		}
+		data, err := r.store.Registry().DecodeEnvelope(env)
+		if err != nil {
+			return 0, err
+		}
+		batch = append(batch, Event{Envelope: env, Data: data})
+	}
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	return len(batch), p.Apply(ctx, tx, batch)
 }
 
 // appliedVersions returns the last version p applied of each stream.

@@ -41,6 +41,11 @@ const (
 	LogClosed            = "closed"
 )
 
+// IdempotentByVersion: every alerts row carries the version of the last
+// event it reflects and updates only move it forward; a log line is keyed
+// by (alert, version).
+func (Projection) IdempotentByVersion() {}
+
 func (Projection) Apply(ctx context.Context, tx pgx.Tx, batch []projections.Event) error {
 	b := &pgx.Batch{}
 	for _, e := range batch {
@@ -52,27 +57,31 @@ func (Projection) Apply(ctx context.Context, tx pgx.Tx, batch []projections.Even
 			if ev.Meta == nil {
 				meta = []byte("{}")
 			}
-			b.Queue(`INSERT INTO alerts (id, service_id, status, summary, details, dedup_key, source, meta, created_at, updated_at)
-				VALUES ($1, $2, 'triggered', $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (id) DO NOTHING`,
-				ev.AlertID, ev.ServiceID, ev.Summary, ev.Details, ev.DedupKey, ev.Source, meta, e.OccurredAt)
+			b.Queue(`INSERT INTO alerts (id, service_id, status, summary, details, dedup_key, source, meta, created_at, updated_at, version)
+				VALUES ($1, $2, 'triggered', $3, $4, $5, $6, $7, $8, $8, $9) ON CONFLICT (id) DO NOTHING`,
+				ev.AlertID, ev.ServiceID, ev.Summary, ev.Details, ev.DedupKey, ev.Source, meta, e.OccurredAt, e.Version)
 			id, logEvent = ev.AlertID, LogCreated
 		case events.AlertDeduplicated:
 			id, logEvent = ev.AlertID, LogDuplicate
 		case events.AlertAcknowledged:
-			b.Queue(`UPDATE alerts SET status = 'active', updated_at = $2 WHERE id = $1`, ev.AlertID, e.OccurredAt)
+			b.Queue(`UPDATE alerts SET status = 'active', updated_at = $2, version = $3 WHERE id = $1 AND version < $3`,
+				ev.AlertID, e.OccurredAt, e.Version)
 			id, logEvent = ev.AlertID, LogAcknowledged
 		case events.AlertEscalationRequested:
-			b.Queue(`UPDATE alerts SET status = 'triggered', updated_at = $2 WHERE id = $1 AND status = 'active'`, ev.AlertID, e.OccurredAt)
+			b.Queue(`UPDATE alerts SET status = CASE WHEN status = 'active' THEN 'triggered' ELSE status END,
+				updated_at = $2, version = $3 WHERE id = $1 AND version < $3`, ev.AlertID, e.OccurredAt, e.Version)
 			id, logEvent = ev.AlertID, LogEscalationRequest
 		case events.AlertClosed:
-			b.Queue(`UPDATE alerts SET status = 'closed', dedup_key = '', updated_at = $2 WHERE id = $1`, ev.AlertID, e.OccurredAt)
+			b.Queue(`UPDATE alerts SET status = 'closed', dedup_key = '', updated_at = $2, version = $3 WHERE id = $1 AND version < $3`,
+				ev.AlertID, e.OccurredAt, e.Version)
 			id, logEvent = ev.AlertID, LogClosed
 		default:
 			continue
 		}
 		m := e.Metadata
-		b.Queue(`INSERT INTO alert_log (alert_id, at, event, actor, actor_name, source) VALUES ($1, $2, $3, $4, $5, $6)`,
-			id, e.OccurredAt, logEvent, m.Actor, m.ActorName, m.Source)
+		b.Queue(`INSERT INTO alert_log (alert_id, stream_version, at, event, actor, actor_name, source) VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (alert_id, stream_version) DO NOTHING`,
+			id, e.Version, e.OccurredAt, logEvent, m.Actor, m.ActorName, m.Source)
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("alerts projection: %w", err)
