@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -277,21 +278,38 @@ func BenchmarkAppend(b *testing.B) {
 			r := events.NewEmptyRegistry()
 			r.Register(pinged{})
 			s := pgstore.New(r)
-			pool := pgtest.NewPool(b)
 			ctx := context.Background()
-			b.SetParallelism(writers)
-			// RunParallel uses GOMAXPROCS*parallelism goroutines.
+			cfg, err := pgxpool.ParseConfig(pgtest.NewURL(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg.MaxConns = int32(writers) // one connection per writer, as a server's pool would give
+			pool, err := pgxpool.NewWithConfig(ctx, cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer pool.Close()
 			b.ResetTimer()
 			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					stream := "bench-" + uuid.NewString()
-					if _, err := s.Append(ctx, pool, stream, pgstore.NoStream, recs(1)); err != nil {
-						b.Error(err)
-						return
-					}
+			appendOne := func() bool {
+				stream := "bench-" + uuid.NewString()
+				if _, err := s.Append(ctx, pool, stream, pgstore.NoStream, recs(1)); err != nil {
+					b.Error(err)
+					return false
 				}
-			})
+				return true
+			}
+			if writers == 1 {
+				for i := 0; i < b.N && appendOne(); i++ {
+				}
+			} else {
+				// RunParallel runs GOMAXPROCS*parallelism goroutines.
+				b.SetParallelism(max(1, writers/runtime.GOMAXPROCS(0)))
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() && appendOne() {
+					}
+				})
+			}
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 		})
 	}
