@@ -71,7 +71,8 @@ func (h *Handler) Ingest(ctx context.Context, in Ingest) (AlertRef, Result, erro
 		if err != nil {
 			return err
 		}
-		n := alert.New{ServiceID: svcID, Summary: in.Summary, Details: in.Details, Dedup: in.Dedup, Source: sourceOf(in.Type), Meta: in.Meta}
+		n := alert.New{ServiceID: svcID, Summary: in.Summary, Details: in.Details, Dedup: in.Dedup, Source: sourceOf(in.Type),
+			IntegrationKeyID: in.Token, Meta: in.Meta}
 		switch in.Action {
 		case IngestClose, IngestAcknowledge:
 			ref, err = actByDedup(ctx, tx, n, in.Action)
@@ -112,7 +113,7 @@ func (h *Handler) CreateAlert(ctx context.Context, n alert.New) (AlertRef, Resul
 		if _, _, err := loadService(ctx, tx, n.ServiceID); err != nil {
 			return err
 		}
-		n.Source = alert.SourceManual
+		n.Source, n.IntegrationKeyID = alert.SourceManual, ""
 		var err error
 		ref, err = trigger(ctx, tx, n)
 		return err

@@ -16,7 +16,7 @@ import (
 // guardTables are the write-side tables commands keep next to the log.
 // RebuildGuards locks them all, so that no command changes a guard while
 // it is recomputed.
-const guardTables = "reservations, open_alerts, integration_key_tokens, system_limits, auth_sessions"
+const guardTables = "reservations, open_alerts, integration_key_tokens, system_limits, auth_sessions, config_values"
 
 // serviceNameKey is the reservation key of a service name: names are
 // unique regardless of case and surrounding spaces.
@@ -29,7 +29,7 @@ func sameServiceName(a, b string) bool {
 
 // RebuildGuards recomputes the write-side guard tables (the username and
 // service name reservations, open_alerts, integration_key_tokens,
-// system_limits and auth_sessions) from the event log, and moves
+// system_limits, auth_sessions and config_values) from the event log, and moves
 // alert_id_seq past every alert id in the log. It is what makes an
 // imported log writable: the commands trust these tables, not the log.
 //
@@ -89,6 +89,7 @@ type guardState struct {
 	maxAlertID    int64
 	limits        map[string]int
 	sessions      map[string]*authSession
+	config        map[string]events.ConfigValueSet
 }
 
 func newGuardState() *guardState {
@@ -96,6 +97,7 @@ func newGuardState() *guardState {
 		usernames: map[string]claim{}, serviceNames: map[string]claim{},
 		tokens: map[string]keyToken{}, keysOfService: map[string][]string{},
 		alerts: map[int64]openAlert{}, limits: map[string]int{}, sessions: map[string]*authSession{},
+		config: map[string]events.ConfigValueSet{},
 	}
 }
 
@@ -107,7 +109,7 @@ var guardEvents = []string{
 	events.IntegrationKeyCreated{}.EventName(), events.IntegrationKeyDeleted{}.EventName(),
 	events.AlertTriggered{}.EventName(), events.AlertAcknowledged{}.EventName(),
 	events.AlertEscalationRequested{}.EventName(), events.AlertClosed{}.EventName(),
-	events.SystemLimitSet{}.EventName(),
+	events.SystemLimitSet{}.EventName(), events.ConfigValueSet{}.EventName(),
 	events.SessionStarted{}.EventName(), events.SessionEnded{}.EventName(),
 }
 
@@ -117,7 +119,7 @@ var guardEvents = []string{
 // later, committed events whose guard rows already exist.
 func (g *guardState) fold(ctx context.Context, tx pgx.Tx, store *pgstore.Store) error {
 	rows, err := tx.Query(ctx, `SELECT `+pgstore.Columns+` FROM events
-		WHERE event_name = ANY($1) ORDER BY transaction_id, global_position`, guardEvents)
+		WHERE event_name = ANY($1) ORDER BY events.transaction_id, events.global_position`, guardEvents)
 	if err != nil {
 		return fmt.Errorf("read the log: %w", err)
 	}
@@ -195,6 +197,8 @@ func (g *guardState) applyAlertOrConfig(e events.Event, at time.Time) {
 		delete(g.alerts, e.AlertID)
 	case events.SystemLimitSet:
 		g.limits[e.LimitID] = e.Value
+	case events.ConfigValueSet:
+		g.config[e.ID] = e
 	case events.SessionStarted:
 		g.sessions[e.SessionID] = &authSession{userID: e.UserID, created: at}
 	case events.SessionEnded:
@@ -217,7 +221,7 @@ func (g *guardState) write(ctx context.Context, tx pgx.Tx) error {
 	for _, q := range []string{
 		`DELETE FROM reservations WHERE scope IN ('` + scopeUsername + `', '` + scopeServiceName + `')`,
 		`DELETE FROM open_alerts`, `DELETE FROM integration_key_tokens`,
-		`DELETE FROM system_limits`, `DELETE FROM auth_sessions`,
+		`DELETE FROM system_limits`, `DELETE FROM auth_sessions`, `DELETE FROM config_values`,
 	} {
 		if _, err := tx.Exec(ctx, q); err != nil {
 			return fmt.Errorf("empty guard table: %w", err)
@@ -233,6 +237,7 @@ func (g *guardState) write(ctx context.Context, tx pgx.Tx) error {
 		{"integration_key_tokens", []string{"token", "service_id", "type"}, g.tokenRows()},
 		{"system_limits", []string{"id", "value"}, g.limitRows()},
 		{"auth_sessions", []string{"id", "user_id", "created_at", "ended_at"}, g.sessionRows()},
+		{"config_values", []string{"id", "value", "encrypted"}, g.configRows()},
 	}
 	for _, t := range tables {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.name}, t.cols, pgx.CopyFromRows(t.rows)); err != nil {
@@ -281,6 +286,14 @@ func (g *guardState) sessionRows() [][]any {
 	rows := make([][]any, 0, len(g.sessions))
 	for id, s := range g.sessions {
 		rows = append(rows, []any{id, s.userID, s.created, s.ended})
+	}
+	return rows
+}
+
+func (g *guardState) configRows() [][]any {
+	rows := make([][]any, 0, len(g.config))
+	for id, v := range g.config {
+		rows = append(rows, []any{id, v.Value, v.Encrypted})
 	}
 	return rows
 }

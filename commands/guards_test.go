@@ -24,6 +24,7 @@ var guardSnapshots = map[string]string{
 	"integration_key_tokens": `SELECT token, service_id, type FROM integration_key_tokens ORDER BY token`,
 	"system_limits":          `SELECT id, value FROM system_limits ORDER BY id`,
 	"auth_sessions":          `SELECT id, user_id, created_at, ended_at FROM auth_sessions ORDER BY id`,
+	"config_values":          `SELECT id, value, encrypted FROM config_values ORDER BY id`,
 }
 
 func snapshotGuards(t *testing.T, h *commands.Handler) map[string][]string {
@@ -86,6 +87,13 @@ func seedGuards(t *testing.T, h *commands.Handler, c *clock.Manual) {
 	must(err)
 	_, err = h.SetSystemLimit(ctx, "unacked_alerts_per_service", 250)
 	must(err)
+	seal, _ := testKeyring(t)
+	_, err = h.SetConfig(ctx, map[string]string{"General.ApplicationName": "Pager", "SMTP.Password": "hunter2"}, seal)
+	must(err)
+	_, err = h.SetConfig(ctx, map[string]string{"General.ApplicationName": "Pager 2", "SMTP.Password": ""}, seal)
+	must(err)
+	_, err = h.SetConfig(ctx, map[string]string{"Slack.AccessToken": "xoxb-1"}, seal)
+	must(err)
 
 	var ids []int64
 	for _, s := range []string{"acked", "escalated after ack", "closed", "escalated while triggered", "untouched"} {
@@ -130,7 +138,7 @@ func TestRebuildGuards_matchesCommands(t *testing.T) {
 	seedGuards(t, h, c)
 	ctx := context.Background()
 	want := snapshotGuards(t, h)
-	if len(want["auth_sessions"]) != 2 || len(want["open_alerts"]) != 6 || len(want["reservations"]) != 3 {
+	if len(want["auth_sessions"]) != 2 || len(want["open_alerts"]) != 6 || len(want["reservations"]) != 3 || len(want["config_values"]) != 3 {
 		t.Fatalf("seed wrote unexpected guards: %v", want)
 	}
 

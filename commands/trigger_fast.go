@@ -27,7 +27,9 @@ import (
 //	                       it: the general path tells which
 //
 // The event's payload is built by Go (AlertTriggered with the id and
-// service left zero); the statement fills in alert_id and service_id.
+// service left zero); the statement fills in alert_id and service_id. Its
+// schema version ($9) is the event type's current one, as pgstore.Append
+// writes it.
 const triggerNewSQL = `
 WITH k AS (
     SELECT service_id FROM integration_key_tokens WHERE token = $1 AND type = $2
@@ -49,7 +51,7 @@ WITH k AS (
     RETURNING stream_id
 ), ev AS (
     INSERT INTO events (stream_id, stream_version, event_id, event_name, schema_version, payload, metadata, occurred_at)
-    SELECT head.stream_id, 1, $4, $5, 1,
+    SELECT head.stream_id, 1, $4, $5, $9,
            $6::jsonb || jsonb_build_object('alert_id', ins.alert_id, 'service_id', ins.service_id::text),
            $7, $8
     FROM head, ins
@@ -67,7 +69,8 @@ type fastTrigger struct {
 // newFastTrigger validates n and prepares the statement's arguments. The
 // token's service is not known yet; the statement resolves it.
 func (h *Handler) newFastTrigger(ctx context.Context, token string, in Ingest) (fastTrigger, error) {
-	n, err := alert.New{Summary: in.Summary, Details: in.Details, Dedup: in.Dedup, Source: sourceOf(in.Type), Meta: in.Meta}.Normalize()
+	n, err := alert.New{Summary: in.Summary, Details: in.Details, Dedup: in.Dedup, Source: sourceOf(in.Type),
+		IntegrationKeyID: token, Meta: in.Meta}.Normalize()
 	if err != nil {
 		return fastTrigger{}, err
 	}
@@ -91,7 +94,7 @@ func (h *Handler) newFastTrigger(ctx context.Context, token string, in Ingest) (
 	return fastTrigger{
 		n: n,
 		args: []any{token, string(in.Type), n.DedupKey(), id, evs[0].EventName(), payload, metaJSON,
-			h.clock.Now()},
+			h.clock.Now(), int32(events.SchemaVersionOf(evs[0]))},
 	}, nil
 }
 

@@ -91,12 +91,16 @@ func TestIngest_GroupCommit(t *testing.T) {
 	if tr.AlertID != someID || tr.ServiceID == "" || tr.Source != "generic" || tr.Meta["n"] == "" {
 		t.Errorf("stored event: %+v, want alert %d with its service, source generic and meta", tr, someID)
 	}
-	want := alert.Trigger(someID, alert.New{ServiceID: tr.ServiceID, Summary: tr.Summary, Source: "generic", Meta: tr.Meta})[0]
+	want := alert.Trigger(someID, alert.New{ServiceID: tr.ServiceID, Summary: tr.Summary, Source: "generic",
+		IntegrationKeyID: keys[0], Meta: tr.Meta})[0]
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("event differs from the domain's decision (-want +got):\n%s", d)
 	}
 	if m := envs[0].Metadata; m.Actor != "integration_key:"+keys[0] || m.Source != "generic" || m.CorrelationID == "" {
 		t.Errorf("metadata: %+v", m)
+	}
+	if sv := envs[0].SchemaVersion; sv != events.SchemaVersionOf(want) {
+		t.Errorf("stored with schema version %d, want the current %d", sv, events.SchemaVersionOf(want))
 	}
 	if !envs[0].OccurredAt.Equal(now) {
 		t.Errorf("occurred at %v, want the handler clock's %v", envs[0].OccurredAt, now)

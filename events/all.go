@@ -23,8 +23,10 @@ func registerAll(r *Registry) {
 	r.Register(AlertAcknowledged{})
 	r.Register(AlertEscalationRequested{})
 	r.Register(AlertClosed{})
+	r.Upcast(AlertTriggered{}.EventName(), 1, upcastAlertTriggeredV1)
 
 	r.Register(SystemLimitSet{})
+	r.Register(ConfigValueSet{})
 
 	r.Register(SigningKeyCreated{})
 	r.Register(SessionStarted{})

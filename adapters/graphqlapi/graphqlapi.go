@@ -47,6 +47,13 @@ type Deps struct {
 	Alerts    alerts.Reader
 	PublicURL string
 	Logger    *slog.Logger
+	// EmailDomain is the domain of email integration keys' addresses
+	// (--email-integration-domain); empty leaves the address without one.
+	EmailDomain string
+	// Log is read by the audit queries (events, alertHistory).
+	Log EventLog
+	// Config is the admin config (the config query, setConfig).
+	Config ConfigStore
 }
 
 // Handler serves GraphQL requests of signed-in principals.

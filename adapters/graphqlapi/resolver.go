@@ -232,18 +232,6 @@ func (r *resolver) IntegrationKey(ctx context.Context, args struct{ ID graphql.I
 	return &keyRes{k, r}, nil
 }
 
-// Config returns the server's configuration values. The admin config
-// sections arrive with the notification providers; until then the public
-// URL is the one value there is.
-func (r *resolver) Config(ctx context.Context, args struct{ All *bool }) ([]configValue, error) {
-	if args.All != nil && *args.All {
-		if err := requireAdmin(ctx); err != nil {
-			return nil, err
-		}
-	}
-	return []configValue{{id: "General.PublicURL", desc: "Externally routable URL of the application.", value: r.d.PublicURL, typ: "string"}}, nil
-}
-
 // Limit ids as GraphQL names them.
 var limitNames = map[limits.ID]string{
 	limits.CalendarSubscriptionsPerUser: "CalendarSubscriptionsPerUser",

@@ -219,6 +219,9 @@ func (k *keyRes) Href() string {
 	case "pagerduty":
 		return base + "/v2/enqueue"
 	case "email":
+		if d := k.r.d.EmailDomain; d != "" {
+			return "mailto:" + k.k.ID + "@" + d
+		}
 		return "mailto:" + k.k.ID
 	}
 	return ""

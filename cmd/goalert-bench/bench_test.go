@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -109,4 +110,74 @@ func benchDatabases(t *testing.T, url string) []string {
 		t.Fatal(err)
 	}
 	return names
+}
+
+// replay seeds an empty database with a product log and replays it; a
+// database seeded once serves later replays, which read it as it is.
+func TestSeedAndReplay(t *testing.T) {
+	t.Parallel()
+	admin := pgtest.NewURL(t)
+	out := runOK(t, "replay", "--events=3000", "--chunk=700", "--runs=2", "--db-url="+admin)
+	want := regexp.MustCompile(`^seed: events=3000 streams=\d+ rate=\d+/s \(\S+\) users=2 services=1 alerts=[1-9]\d* log=\d+MiB\n` +
+		`replay: run=1 events=3000 batch=5000 time=\S+ rate=\d+/s \(users=\S+ services=\S+ alerts=\S+\) peak_rss=\d+MiB.*\n` +
+		`replay: run=2 events=3000 .*$`)
+	if !want.MatchString(out) {
+		t.Errorf("replay in a fresh database: summary %q does not match %s", out, want)
+	}
+
+	kept := pgtest.NewURL(t)
+	out = runOK(t, "seed", "--events=2500", "--fresh=false", "--db-url="+kept)
+	if !regexp.MustCompile(`^seed: events=2500 .* guards=\S+$`).MatchString(out) {
+		t.Errorf("seed summary %q", out)
+	}
+	conn, err := pgx.Connect(t.Context(), kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	rows, err := conn.Query(t.Context(), `SELECT event_name, count(*)::int FROM events GROUP BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]int{}
+	for rows.Next() {
+		var n string
+		var c int
+		if err := rows.Scan(&n, &c); err != nil {
+			t.Fatal(err)
+		}
+		byName[n] = c
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Alert traffic dominates; most alerts are acknowledged and closed.
+	if tr := byName["alert.triggered"]; tr < 500 || byName["alert.closed"] < tr/2 || byName["alert.acknowledged"] < tr/2 ||
+		byName["user.created"] != 2 || byName["service.created"] != 1 {
+		t.Errorf("seeded log: %v, want mostly alert traffic over 2 users and 1 service", byName)
+	}
+	var streams, heads int
+	if err := conn.QueryRow(t.Context(), `SELECT (SELECT count(DISTINCT stream_id) FROM events),
+		(SELECT count(*) FROM event_streams s WHERE version = (SELECT max(stream_version) FROM events e WHERE e.stream_id = s.stream_id))`).Scan(&streams, &heads); err != nil {
+		t.Fatal(err)
+	}
+	if heads != streams {
+		t.Errorf("%d streams but %d heads at their last version", streams, heads)
+	}
+	out = runOK(t, "replay", "--fresh=false", "--json", "--db-url="+kept)
+	var got replayResult
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("replay --json: %v\n%s", err, out)
+	}
+	if got.Seed != nil || got.LogEvents != 2500 || got.Rate <= 0 || len(got.Projections) != 3 {
+		t.Errorf("replay of a seeded database: %+v, want the 2500 events replayed into 3 projections without seeding", got)
+	}
+	if r := runOK(t, "replay", "--fresh=false", "--db-url="+kept); !strings.HasPrefix(r, "replay: run=1 events=2500 ") {
+		t.Errorf("second replay: %q", r)
+	}
+	var errs bytes.Buffer
+	if code := run(t.Context(), []string{"seed", "--events=10", "--fresh=false", "--db-url=" + kept}, io.Discard, &errs); code != 1 ||
+		!strings.Contains(errs.String(), "already has events") {
+		t.Errorf("seed into a log with events: exit %d, stderr %q; want 1 and a refusal", code, errs.String())
+	}
 }

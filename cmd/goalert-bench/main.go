@@ -57,6 +57,8 @@ var workloads = []workload{
 	{"lag", "time from an append's commit to the projection applying it, at a paced write rate", runLag},
 	{"rebuild", "seed a large log, then time a full rebuild of a projection", runRebuild},
 	{"ingest", "distinct alerts through the generic HTTP API from concurrent clients", runIngest},
+	{"seed", "write a realistic log of the product's own events (users, services, alerts) with COPY", runSeed},
+	{"replay", "time rebuilding every read model of the product from a seeded log", runReplay},
 }
 
 func main() {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/oncallhq/goalert/adapters/postgres"
+	"github.com/oncallhq/goalert/adapters/smtpingress"
 	"github.com/oncallhq/goalert/cmd/goalert/app"
 	"github.com/oncallhq/goalert/commands"
 	"github.com/oncallhq/goalert/domain/clock"
@@ -27,6 +28,10 @@ func runServe(ctx context.Context, cfg Config, s Streams) error {
 	if err != nil {
 		return err
 	}
+	smtpTLS, err := smtpTLSConfig(cfg)
+	if err != nil {
+		return err
+	}
 	var clk clock.Clock = clock.System{}
 	if cfg.ClockSpeed > 1 {
 		log.Warn("engine clock runs faster than real time (development only)", "speed", cfg.ClockSpeed)
@@ -37,6 +42,12 @@ func runServe(ctx context.Context, cfg Config, s Streams) error {
 		PublicURL: cfg.PublicURL, DataEncryptionKey: cfg.DataEncryptionKey, DataEncryptionKeyOld: cfg.DataEncryptionKeyOld,
 		Listen: cfg.Listen, ListenTLS: cfg.ListenTLS, TLS: tlsCfg,
 		ListenPrometheus: cfg.ListenPrometheus, StatusAddr: cfg.StatusAddr,
+		EmailIntegrationDomain: cfg.EmailIntegrationDomain,
+		SMTPListen:             cfg.SMTPListen, SMTPListenTLS: cfg.SMTPListenTLS,
+		SMTP: smtpingress.Config{
+			Domains:       smtpingress.ParseDomains(cfg.EmailIntegrationDomain, cfg.SMTPAdditionalDomains),
+			MaxRecipients: cfg.SMTPMaxRecipients, TLS: smtpTLS,
+		},
 		MaxRequestBodyBytes: cfg.MaxRequestBodyBytes, MaxRequestHeaderBytes: cfg.MaxRequestHeaderBytes,
 		LogRequests: cfg.LogRequests, EnableSecureHeaders: cfg.EnableSecureHeaders,
 		APIOnly: cfg.APIOnly, EngineCycleTime: cfg.EngineCycleTime, LogEngineCycles: cfg.LogEngineCycles,
@@ -137,4 +148,39 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 		return nil, fmt.Errorf("load TLS certificate for --listen-tls: %w", err)
 	}
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// smtpTLSConfig loads the SMTP server's certificate and key, each from its file or PEM data, when the
+// server runs and they are given: they serve --smtp-listen-tls and STARTTLS on --smtp-listen.
+func smtpTLSConfig(cfg Config) (*tls.Config, error) {
+	if cfg.SMTPListen == "" && cfg.SMTPListenTLS == "" {
+		return nil, nil
+	}
+	certPEM, err := pemData(cfg.SMTPTLSCertData, cfg.SMTPTLSCertFile)
+	if err != nil {
+		return nil, fmt.Errorf("read --smtp-tls-cert-file: %w", err)
+	}
+	keyPEM, err := pemData(cfg.SMTPTLSKeyData, cfg.SMTPTLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("read --smtp-tls-key-file: %w", err)
+	}
+	if certPEM == nil && keyPEM == nil {
+		return nil, nil
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("load TLS certificate for the SMTP server: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// pemData returns data, or else the content of file; nil when neither is given.
+func pemData(data, file string) ([]byte, error) {
+	if data != "" {
+		return []byte(data), nil
+	}
+	if file == "" {
+		return nil, nil
+	}
+	return os.ReadFile(file)
 }

@@ -23,12 +23,10 @@ import (
 	"golang.org/x/term"
 
 	"github.com/oncallhq/goalert/adapters/postgres"
+	"github.com/oncallhq/goalert/cmd/goalert/app"
 	"github.com/oncallhq/goalert/events"
 	"github.com/oncallhq/goalert/events/pgstore"
 	"github.com/oncallhq/goalert/projections"
-	"github.com/oncallhq/goalert/projections/alerts"
-	"github.com/oncallhq/goalert/projections/services"
-	"github.com/oncallhq/goalert/projections/users"
 )
 
 // jsonHelp ends the help of every admin command: --json is the global "log
@@ -108,7 +106,7 @@ func requireLog(ctx context.Context, pool *pgxpool.Pool) error {
 // newRunner returns a runner over every read model, built the way the
 // server builds its own (cmd/goalert/app).
 func newRunner(pool *pgxpool.Pool, store *pgstore.Store, log *slog.Logger) *projections.Runner {
-	return projections.NewRunner(pool, store, log, users.Projection{}, services.Projection{}, alerts.Projection{})
+	return projections.NewRunner(pool, store, log, app.Projections()...)
 }
 
 // eventLine is one event with every column of the events table: the

@@ -444,6 +444,14 @@ func TestAdmin_audit(t *testing.T) {
 	if len(byCLI) != 4 {
 		t.Errorf("audit --actor cli: %d events, want the 4 of add-user", len(byCLI))
 	}
+	// add-user stored bcrypt hashes; an audit shows them masked, as a
+	// table and as JSON.
+	for _, args := range [][]string{{"--json"}, {}} {
+		r := mustRun(t, append([]string{"audit", "--entity", "user", "--db-url", f.url}, args...)...)
+		if strings.Count(r.stdout, `"password_hash":"`+events.Masked+`"`) != 2 || strings.Contains(r.stdout, "$2a$") {
+			t.Errorf("audit --entity user %v: want both password hashes masked, got:\n%s", args, r.stdout)
+		}
+	}
 	if got := decodeLines(t, mustRun(t, "audit", "--limit", "2", "--db-url", f.url, "--json").stdout); len(got) != 2 {
 		t.Errorf("audit --limit 2: %d events", len(got))
 	}

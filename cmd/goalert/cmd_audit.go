@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/oncallhq/goalert/cmd/goalert/app"
+	"github.com/oncallhq/goalert/events"
 	"github.com/oncallhq/goalert/events/pgstore"
 )
 
@@ -49,51 +51,30 @@ func newAuditCommand(cfg *Config, s Streams) *cobra.Command {
 	return cmd
 }
 
-// entityFilter turns --entity into an exact stream id or a stream prefix.
-// A full id must not match its longer siblings: alert-4 is not alert-42.
-func entityFilter(v string) (exact, prefix string) {
-	switch {
-	case v == "":
-		return "", ""
-	case strings.HasSuffix(v, "*"):
-		return "", strings.TrimSuffix(v, "*")
-	case strings.HasSuffix(v, "-"):
-		return "", v
-	case !strings.Contains(v, "-"):
-		return "", v + "-"
-	}
-	return v, ""
-}
-
 func runAudit(ctx context.Context, cfg Config, s Streams, o auditOptions, w window) error {
 	pool, err := openLog(ctx, cfg, false)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	exact, prefix := entityFilter(o.entity)
-	rows, err := pool.Query(ctx, `SELECT `+pgstore.Columns+` FROM events
-		WHERE ($1::text = '' OR metadata->>'actor' = $1 OR metadata->>'actor_name' = $1)
-		  AND ($2::text = '' OR stream_id = $2)
-		  AND ($3::text = '' OR starts_with(stream_id, $3))
-		  AND ($4::timestamptz IS NULL OR occurred_at >= $4)
-		  AND ($5::timestamptz IS NULL OR occurred_at < $5)
-		ORDER BY transaction_id DESC, global_position DESC
-		LIMIT $6`, o.actor, exact, prefix, w.since, w.until, o.limit)
+	f := pgstore.AuditFilter{Actor: o.actor, Entity: o.entity, Limit: o.limit}
+	if w.since != nil {
+		f.Since = *w.since
+	}
+	if w.until != nil {
+		f.Until = *w.until
+	}
+	envs, err := app.NewStore().Audit(ctx, pool, f)
 	if err != nil {
-		return fmt.Errorf("read the log: %w", err)
+		return err
 	}
-	defer rows.Close()
-	var lines []eventLine
-	for rows.Next() {
-		l, err := scanEventLine(rows)
-		if err != nil {
-			return err
-		}
-		lines = append(lines, l)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read the log: %w", err)
+	lines := make([]eventLine, len(envs))
+	for i, env := range envs {
+		// An audit is read by people: password hashes are masked, as in
+		// the GraphQL events query. (events export keeps them, since an
+		// import must restore the log as it was.)
+		env.Payload = json.RawMessage(events.Redact(env.Payload))
+		lines[i] = lineFromEnvelope(env)
 	}
 	if len(lines) == o.limit {
 		newLogger(cfg, s.Err).Info("showing the newest events only; --limit shows more", "limit", o.limit)

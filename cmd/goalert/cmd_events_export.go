@@ -47,7 +47,7 @@ func runEventsExport(ctx context.Context, cfg Config, s Streams, w window) error
 	rows, err := pool.Query(ctx, `SELECT `+pgstore.Columns+` FROM events
 		WHERE ($1::timestamptz IS NULL OR occurred_at >= $1)
 		  AND ($2::timestamptz IS NULL OR occurred_at < $2)
-		ORDER BY transaction_id, global_position`, w.since, w.until)
+		ORDER BY events.transaction_id, events.global_position`, w.since, w.until)
 	if err != nil {
 		return fmt.Errorf("read the log: %w", err)
 	}

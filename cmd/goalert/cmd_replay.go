@@ -143,7 +143,7 @@ func replayAll(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, names 
 func awaitReadableLog(ctx context.Context, pool *pgxpool.Pool, store *pgstore.Store, log *slog.Logger) error {
 	var xid, pos int64
 	err := pool.QueryRow(ctx, `SELECT transaction_id::text::bigint, global_position FROM events
-		ORDER BY transaction_id DESC, global_position DESC LIMIT 1`).Scan(&xid, &pos)
+		ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1`).Scan(&xid, &pos)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil
 	}

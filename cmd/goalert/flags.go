@@ -19,18 +19,9 @@ var notYetSupported = []struct {
 	used func(Config) bool
 }{
 	{"db-url-next", func(c Config) bool { return c.DBURLNext != "" }},
-	{"email-integration-domain", func(c Config) bool { return c.EmailIntegrationDomain != "" }},
 	{"github-base-url", func(c Config) bool { return c.GitHubBaseURL != "" }},
 	{"listen-sysapi", func(c Config) bool { return c.ListenSysAPI != "" }},
 	{"slack-base-url", func(c Config) bool { return c.SlackBaseURL != "" }},
-	{"smtp-additional-domains", func(c Config) bool { return c.SMTPAdditionalDomains != "" }},
-	{"smtp-listen", func(c Config) bool { return c.SMTPListen != "" }},
-	{"smtp-listen-tls", func(c Config) bool { return c.SMTPListenTLS != "" }},
-	{"smtp-max-recipients", func(c Config) bool { return c.SMTPMaxRecipients != defaultSMTPMaxRecipients }},
-	{"smtp-tls-cert-data", func(c Config) bool { return c.SMTPTLSCertData != "" }},
-	{"smtp-tls-cert-file", func(c Config) bool { return c.SMTPTLSCertFile != "" }},
-	{"smtp-tls-key-data", func(c Config) bool { return c.SMTPTLSKeyData != "" }},
-	{"smtp-tls-key-file", func(c Config) bool { return c.SMTPTLSKeyFile != "" }},
 	{"stub-notifiers", func(c Config) bool { return c.StubNotifiers }},
 	{"sysapi-ca-file", func(c Config) bool { return c.SysAPICAFile != "" }},
 	{"sysapi-cert-file", func(c Config) bool { return c.SysAPICertFile != "" }},
@@ -107,6 +98,7 @@ func (c Config) check(requireDB bool) error {
 	if c.ListenTLS != "" {
 		errs = append(errs, c.tlsProblems()...)
 	}
+	errs = append(errs, c.smtpProblems()...)
 	if !(c.ClockSpeed > 0) || math.IsInf(c.ClockSpeed, 0) {
 		errs = append(errs, fmt.Errorf("--clock-speed must be a positive number, got %v", c.ClockSpeed))
 	}
@@ -126,6 +118,39 @@ func (c Config) tlsProblems() []error {
 	}
 	if (c.TLSCertFile == "" && c.TLSCertData == "") || (c.TLSKeyFile == "" && c.TLSKeyData == "") {
 		errs = append(errs, errors.New("--listen-tls requires a certificate and a key: set --tls-cert-file and --tls-key-file, or --tls-cert-data and --tls-key-data"))
+	}
+	return errs
+}
+
+// smtpProblems checks the flags of the built-in SMTP server. A certificate given with --smtp-listen
+// alone is offered through STARTTLS, so it is checked then too.
+func (c Config) smtpProblems() []error {
+	if c.SMTPListen == "" && c.SMTPListenTLS == "" {
+		return nil
+	}
+	var errs []error
+	if strings.TrimSpace(c.EmailIntegrationDomain) == "" {
+		errs = append(errs, errors.New("--email-integration-domain is required when --smtp-listen or --smtp-listen-tls is set: mail is accepted for <integration key>@<that domain>"))
+	}
+	if c.SMTPMaxRecipients < 1 {
+		errs = append(errs, fmt.Errorf("--smtp-max-recipients must be at least 1, got %d", c.SMTPMaxRecipients))
+	}
+	certGiven := c.SMTPTLSCertFile != "" || c.SMTPTLSCertData != "" || c.SMTPTLSKeyFile != "" || c.SMTPTLSKeyData != ""
+	if c.SMTPListenTLS == "" && !certGiven {
+		return errs
+	}
+	if c.SMTPTLSCertFile != "" && c.SMTPTLSCertData != "" {
+		errs = append(errs, errors.New("give only one of --smtp-tls-cert-file and --smtp-tls-cert-data"))
+	}
+	if c.SMTPTLSKeyFile != "" && c.SMTPTLSKeyData != "" {
+		errs = append(errs, errors.New("give only one of --smtp-tls-key-file and --smtp-tls-key-data"))
+	}
+	if (c.SMTPTLSCertFile == "" && c.SMTPTLSCertData == "") || (c.SMTPTLSKeyFile == "" && c.SMTPTLSKeyData == "") {
+		what := "--smtp-listen-tls requires"
+		if c.SMTPListenTLS == "" {
+			what = "STARTTLS on --smtp-listen requires"
+		}
+		errs = append(errs, errors.New(what+" a certificate and a key: set --smtp-tls-cert-file and --smtp-tls-key-file, or --smtp-tls-cert-data and --smtp-tls-key-data"))
 	}
 	return errs
 }
@@ -170,10 +195,10 @@ func addServeFlags(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.SMTPListen, "smtp-listen", "", "Listen address:port for an internal SMTP server.")
 	fs.StringVar(&c.SMTPListenTLS, "smtp-listen-tls", "", "SMTPS listen address:port for an internal SMTP server. Requires --smtp-tls-cert-file and --smtp-tls-key-file, or --smtp-tls-cert-data and --smtp-tls-key-data.")
 	fs.IntVar(&c.SMTPMaxRecipients, "smtp-max-recipients", defaultSMTPMaxRecipients, "Maximum number of recipients allowed per message.")
-	fs.StringVar(&c.SMTPTLSCertData, "smtp-tls-cert-data", "", "PEM-encoded certificate for --smtp-listen-tls.")
-	fs.StringVar(&c.SMTPTLSCertFile, "smtp-tls-cert-file", "", "Path to a PEM-encoded certificate for --smtp-listen-tls.")
-	fs.StringVar(&c.SMTPTLSKeyData, "smtp-tls-key-data", "", "PEM-encoded private key for --smtp-listen-tls.")
-	fs.StringVar(&c.SMTPTLSKeyFile, "smtp-tls-key-file", "", "Path to a PEM-encoded private key file for --smtp-listen-tls.")
+	fs.StringVar(&c.SMTPTLSCertData, "smtp-tls-cert-data", "", "PEM-encoded certificate for --smtp-listen-tls (and STARTTLS on --smtp-listen).")
+	fs.StringVar(&c.SMTPTLSCertFile, "smtp-tls-cert-file", "", "Path to a PEM-encoded certificate for --smtp-listen-tls (and STARTTLS on --smtp-listen).")
+	fs.StringVar(&c.SMTPTLSKeyData, "smtp-tls-key-data", "", "PEM-encoded private key for --smtp-listen-tls (and STARTTLS on --smtp-listen).")
+	fs.StringVar(&c.SMTPTLSKeyFile, "smtp-tls-key-file", "", "Path to a PEM-encoded private key file for --smtp-listen-tls (and STARTTLS on --smtp-listen).")
 	fs.StringVar(&c.StatusAddr, "status-addr", "", "Open a port to emit status updates. Connections are closed when the server shuts down.")
 	fs.BoolVar(&c.StrictExperimental, "strict-experimental", false, "Fail to start if unknown experimental features are specified.")
 	fs.BoolVar(&c.StubNotifiers, "stub-notifiers", false, "Replace notification senders with ones that always succeed without sending (staging/sandbox environments).")

@@ -64,7 +64,10 @@ type New struct {
 	Details   string
 	Dedup     string // caller's key; empty means derived from summary and details
 	Source    string
-	Meta      map[string]string
+	// IntegrationKeyID is the key the trigger came through; empty for a
+	// person's (manual) alert.
+	IntegrationKeyID string
+	Meta             map[string]string
 }
 
 // Normalize folds the summary's line breaks into spaces and checks the
@@ -113,7 +116,7 @@ func foldLines(s string) string {
 func Trigger(id int64, n New) []events.Event {
 	return []events.Event{events.AlertTriggered{
 		AlertID: id, ServiceID: n.ServiceID, Summary: n.Summary, Details: n.Details,
-		DedupKey: n.DedupKey(), Source: n.Source, Meta: n.Meta,
+		DedupKey: n.DedupKey(), Source: n.Source, IntegrationKeyID: n.IntegrationKeyID, Meta: n.Meta,
 	}}
 }
 

@@ -28,6 +28,7 @@ import (
 
 	"github.com/oncallhq/goalert/adapters/httpapi"
 	"github.com/oncallhq/goalert/adapters/postgres"
+	"github.com/oncallhq/goalert/adapters/smtpingress"
 	"github.com/oncallhq/goalert/commands"
 	"github.com/oncallhq/goalert/domain/clock"
 	"github.com/oncallhq/goalert/events"
@@ -61,6 +62,15 @@ type Config struct {
 	// ListenPrometheus, when set, serves /metrics there.
 	ListenPrometheus string
 
+	// EmailIntegrationDomain is the domain of email integration keys'
+	// addresses (IntegrationKey.href).
+	EmailIntegrationDomain string
+	// SMTPListen (plain, offering STARTTLS when SMTP.TLS is set) and
+	// SMTPListenTLS (implicit TLS) receive email that raises alerts; empty
+	// disables. SMTP configures that server; it needs SMTP.Domains.
+	SMTPListen, SMTPListenTLS string
+	SMTP                      smtpingress.Config
+
 	MaxRequestBodyBytes   int64
 	MaxRequestHeaderBytes int64
 	LogRequests           bool
@@ -90,15 +100,25 @@ type App struct {
 	Alerts   alerts.Reader
 	HTTP     *httpapi.Server
 
+	// settings is the admin config as this instance sees it.
+	settings *adminConfig
+
 	listeners []net.Listener
 	status    net.Listener
 	promL     net.Listener
+	smtp      smtpIngress
 	metrics   *metrics
 	engine    engineState
 }
 
 // NewStore returns the event store with the product's event registry.
 func NewStore() *pgstore.Store { return pgstore.New(events.NewRegistry()) }
+
+// Projections returns every read model the server keeps, in the order its
+// runner holds them; the admin CLI and the benchmarks rebuild the same set.
+func Projections() []projections.Projection {
+	return []projections.Projection{users.Projection{}, services.Projection{}, alerts.Projection{}}
+}
 
 // New connects to the database, applies migrations and builds the app. It
 // binds its listeners, so the addresses are known (Addr) before Run.
@@ -130,8 +150,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 
 	a.Store = NewStore()
-	a.Runner = projections.NewRunner(pool, a.Store, a.log,
-		users.Projection{}, services.Projection{}, alerts.Projection{})
+	a.Runner = projections.NewRunner(pool, a.Store, a.log, Projections()...)
 	a.Commands = commands.New(pool, a.Store, cfg.Clock, commands.OnCommit(func(cp events.Checkpoint) {
 		a.metrics.writes.Inc()
 		a.Runner.Notify(cp)
@@ -155,6 +174,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		a.close()
 		return nil, err
 	}
+	if err := a.bindSMTP(); err != nil {
+		a.close()
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -166,6 +189,9 @@ func (a *App) routes(ctx context.Context) error {
 	}
 	keys, err := a.signingKeys(ctx, kr, a.Commands)
 	if err != nil {
+		return err
+	}
+	if a.settings, err = newAdminConfig(ctx, a, kr); err != nil {
 		return err
 	}
 	issuer := a.cfg.PublicURL
@@ -182,8 +208,10 @@ func (a *App) routes(ctx context.Context) error {
 	}
 	gql, err := graphqlapi.New(graphqlapi.Deps{
 		Commands: a.Commands, WaitFor: a.waitForReadModels,
-		Users: a.Users, Services: a.Services, Alerts: a.Alerts,
+		Users: a.Users, Services: a.Services, Alerts: a.Alerts, Config: a.settings,
+		Log:       graphqlapi.EventLog{Store: a.Store, DB: a.Pool},
 		PublicURL: strings.TrimSuffix(a.cfg.PublicURL, "/"), Logger: a.log,
+		EmailDomain: a.cfg.EmailIntegrationDomain,
 	})
 	if err != nil {
 		return err
@@ -191,6 +219,7 @@ func (a *App) routes(ctx context.Context) error {
 	e := a.HTTP.Echo()
 	au.Register(e)
 	ingesthttp.New(a.Commands).Register(e)
+	a.configRoutes(e, au.Middleware)
 	for _, path := range []string{"/api/graphql", "/v1/graphql2"} {
 		e.POST(path, echo.WrapHandler(gql), au.Middleware)
 	}
@@ -285,6 +314,7 @@ func (a *App) Run(ctx context.Context) error {
 	// Group commit serves requests, so it stops only after the HTTP server
 	// has drained them.
 	wg.Go(func() { a.Commands.RunGroupCommit(engineCtx, 2) })
+	wg.Go(func() { a.settings.run(engineCtx) })
 	if a.cfg.APIOnly {
 		wg.Go(func() { a.Runner.RunNotifier(engineCtx) })
 	} else {
@@ -302,10 +332,11 @@ func (a *App) Run(ctx context.Context) error {
 		})
 	}
 
-	errc := make(chan error, len(a.listeners))
+	errc := make(chan error, len(a.listeners)+2)
 	for _, l := range a.listeners {
 		go func() { errc <- srv.Serve(l) }()
 	}
+	a.serveSMTP(errc)
 	a.log.Info("Listening.", "url", a.URL(), "api_only", a.cfg.APIOnly)
 
 	var err error
@@ -317,8 +348,14 @@ func (a *App) Run(ctx context.Context) error {
 	a.HTTP.Stopping()
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	smtpDone := a.shutdownSMTP(sctx)
 	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
 		err = fmt.Errorf("shut down HTTP server: %w", serr)
+	}
+	// Email in flight is still being ingested; the engine (group commit)
+	// stops after it.
+	if serr := <-smtpDone; serr != nil && err == nil {
+		err = serr
 	}
 	stopEngine()
 	wg.Wait()
@@ -336,6 +373,7 @@ func (a *App) close() {
 	if a.promL != nil {
 		_ = a.promL.Close()
 	}
+	a.closeSMTP()
 	a.Pool.Close()
 }
 

@@ -133,7 +133,7 @@ func settle(t testing.TB, h *apptest.Harness) {
 	defer cancel()
 	var xid, pos int64
 	err := h.Pool.QueryRow(ctx, `SELECT transaction_id::text::bigint, global_position FROM events
-		ORDER BY transaction_id DESC, global_position DESC LIMIT 1`).Scan(&xid, &pos)
+		ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1`).Scan(&xid, &pos)
 	if err != nil {
 		t.Fatalf("read the newest event: %v", err)
 	}

@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/oncallhq/goalert/adapters/postgres/pgtest"
+	"github.com/oncallhq/goalert/adapters/smtpingress"
 	"github.com/oncallhq/goalert/cmd/goalert/app"
 	"github.com/oncallhq/goalert/domain/clock"
 )
@@ -39,6 +41,17 @@ func APIOnly() Option { return func(c *app.Config) { c.APIOnly = true } }
 // DBURL runs the server on an existing database instead of a fresh one,
 // for tests of several instances sharing one database.
 func DBURL(url string) Option { return func(c *app.Config) { c.DBURL = url } }
+
+// SMTP starts the built-in SMTP server on a loopback port (App.SMTPAddr),
+// accepting mail for domain and the additional domains. Further settings
+// (TLS, limits) are plain options on Config.SMTP.
+func SMTP(domain string, additional ...string) Option {
+	return func(c *app.Config) {
+		c.EmailIntegrationDomain = domain
+		c.SMTPListen = "127.0.0.1:0"
+		c.SMTP.Domains = smtpingress.ParseDomains(domain, strings.Join(additional, ","))
+	}
+}
 
 // New starts a server for t and stops it when t ends.
 func New(t testing.TB, opts ...Option) *Harness {
