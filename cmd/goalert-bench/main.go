@@ -223,6 +223,7 @@ func createDatabase(ctx context.Context, adminURL string, stderr io.Writer) (str
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		return "", nil, fmt.Errorf("create database %s: %w", name, err)
 	}
+	fmt.Fprintf(stderr, "using throwaway database %s (dropped at the end)\n", name)
 	drop := func() {
 		// The run's context may be cancelled (Ctrl-C); the database must
 		// still go.
