@@ -118,6 +118,7 @@ func newRootCommand(s Streams) *cobra.Command {
 	addGlobalFlags(root.PersistentFlags(), cfg)
 	addServeFlags(root.Flags(), cfg)
 	root.AddCommand(
+		newConfigCommand(cfg, s),
 		newAddUserCommand(cfg, s),
 		newMigrateCommand(cfg, s),
 		newVersionCommand(s),

@@ -53,9 +53,18 @@ func (a *App) signingKeys(ctx context.Context, kr *keyring.Keyring, cmds *comman
 }
 
 func (a *App) seal(kr *keyring.Keyring, secret []byte) (string, error) {
+	if !kr.CanEncrypt() {
+		a.log.Warn("no --data-encryption-key: secrets are stored unencrypted")
+	}
+	return SealSecret(kr, secret)
+}
+
+// SealSecret prepares a secret for storage: encrypted with the data
+// encryption key, or, without one, marked as plain text (as GoAlert stores
+// it then).
+func SealSecret(kr *keyring.Keyring, secret []byte) (string, error) {
 	if kr.CanEncrypt() {
 		return kr.EncryptString(string(secret))
 	}
-	a.log.Warn("no --data-encryption-key: secrets are stored unencrypted")
 	return base64.RawURLEncoding.EncodeToString(append([]byte{keyring.FormatPlaintext}, secret...)), nil
 }
