@@ -20,6 +20,10 @@ import (
 type Config struct {
 	// MaxBodyBytes bounds request bodies (413 past it); 0 disables.
 	MaxBodyBytes int64
+	// MaxHeaderBytes bounds the request line and headers (431 past it); 0
+	// disables. Go's server enforces it only loosely (with about 4 KB of
+	// slack), so it is checked here exactly.
+	MaxHeaderBytes int64
 	// LogRequests logs every request at info level.
 	LogRequests bool
 	// SecureHeaders sets X-Frame-Options, X-Content-Type-Options,
@@ -68,6 +72,9 @@ func New(cfg Config, engine EngineHealth) *Server {
 			ContentSecurityPolicy: "default-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self' data:; frame-ancestors 'none'",
 		}))
 	}
+	if cfg.MaxHeaderBytes > 0 {
+		e.Use(headerLimit(cfg.MaxHeaderBytes))
+	}
 	if cfg.MaxBodyBytes > 0 {
 		e.Use(bodyLimit(cfg.MaxBodyBytes))
 	}
@@ -95,6 +102,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.e.ServeHT
 
 // Stopping makes /health fail, so load balancers drain this instance.
 func (s *Server) Stopping() { s.stopping.Store(true) }
+
+// headerLimit refuses requests whose request line and headers, as sent
+// ("Name: value\r\n" each), exceed limit bytes.
+func headerLimit(limit int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			size := int64(len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4)
+			for k, vs := range r.Header {
+				for _, v := range vs {
+					size += int64(len(k) + len(v) + 4)
+				}
+			}
+			if size > limit {
+				return echo.NewHTTPError(http.StatusRequestHeaderFieldsTooLarge,
+					"request headers exceed "+strconv.FormatInt(limit, 10)+" bytes")
+			}
+			return next(c)
+		}
+	}
+}
 
 func bodyLimit(limit int64) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {

@@ -162,7 +162,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		a.engine.disabled = true
 	}
 	a.HTTP = httpapi.New(httpapi.Config{
-		MaxBodyBytes: cfg.MaxRequestBodyBytes, LogRequests: cfg.LogRequests,
+		MaxBodyBytes: cfg.MaxRequestBodyBytes, MaxHeaderBytes: cfg.MaxRequestHeaderBytes, LogRequests: cfg.LogRequests,
 		SecureHeaders: cfg.EnableSecureHeaders, Logger: a.log,
 	}, &a.engine)
 	if err := a.routes(ctx); err != nil {
