@@ -163,6 +163,9 @@ func trigger(ctx context.Context, tx *Tx, n alert.New) (AlertRef, error) {
 	if err := tx.Append(ctx, alert.Stream(id), 0, alert.Trigger(id, n)...); err != nil {
 		return AlertRef{}, err
 	}
+	if err := startEscalation(ctx, tx, id, n.ServiceID); err != nil {
+		return AlertRef{}, err
+	}
 	return AlertRef{ID: id, ServiceID: n.ServiceID, IsNew: true}, nil
 }
 
@@ -286,7 +289,7 @@ func updateAlert(ctx context.Context, tx *Tx, id int64, decide func(*alert.Alert
 			return fmt.Errorf("update open alert %d: %w", id, err)
 		}
 	}
-	return nil
+	return followAlert(ctx, tx, a, evs)
 }
 
 // AcknowledgeAlert acknowledges alert id. It returns alert.ErrNotFound,

@@ -33,6 +33,11 @@ type Handler struct {
 	committed func(events.Checkpoint)
 	// group, when set, batches ingest triggers into shared transactions.
 	group *groupCommit
+	// work is told after a commit that gave the engine something to do
+	// (a new alert, a queued message), so it acts at once.
+	work func()
+	// onCall resolves schedule and rotation targets.
+	onCall OnCallResolver
 }
 
 // Option configures a Handler.
@@ -42,13 +47,17 @@ type Option func(*Handler)
 // events, with the checkpoint of its last event.
 func OnCommit(fn func(events.Checkpoint)) Option { return func(h *Handler) { h.committed = fn } }
 
+// OnWork registers fn to be called after every transaction that gave the
+// paging engine work: an alert to escalate, a message to send.
+func OnWork(fn func()) Option { return func(h *Handler) { h.work = fn } }
+
 // MaxRetries bounds how many times a command is re-run after losing a race
 // with another writer (default 8).
 func MaxRetries(n int) Option { return func(h *Handler) { h.retries = n } }
 
 // New returns a Handler.
 func New(pool *pgxpool.Pool, store *pgstore.Store, c clock.Clock, opts ...Option) *Handler {
-	h := &Handler{pool: pool, store: store, clock: c, retries: 8, committed: func(events.Checkpoint) {}}
+	h := &Handler{pool: pool, store: store, clock: c, retries: 8, committed: func(events.Checkpoint) {}, work: func() {}}
 	for _, o := range opts {
 		o(h)
 	}
@@ -100,10 +109,13 @@ func (h *Handler) Do(ctx context.Context, fn func(ctx context.Context, tx *Tx) e
 			case <-time.After(d):
 			}
 		}
-		res, err := h.attempt(ctx, meta, fn)
+		res, work, err := h.attempt(ctx, meta, fn)
 		if err == nil {
 			if res.Wrote() {
 				h.committed(res.Last)
+			}
+			if work {
+				h.work()
 			}
 			return res, nil
 		}
@@ -115,10 +127,10 @@ func (h *Handler) Do(ctx context.Context, fn func(ctx context.Context, tx *Tx) e
 	return Result{}, fmt.Errorf("%w (%d attempts, last: %v)", domain.ErrConcurrentUpdate, h.retries+1, lastErr)
 }
 
-func (h *Handler) attempt(ctx context.Context, meta events.Metadata, fn func(context.Context, *Tx) error) (res Result, err error) {
+func (h *Handler) attempt(ctx context.Context, meta events.Metadata, fn func(context.Context, *Tx) error) (res Result, work bool, err error) {
 	ptx, err := h.pool.Begin(ctx)
 	if err != nil {
-		return Result{}, fmt.Errorf("begin transaction: %w", err)
+		return Result{}, false, fmt.Errorf("begin transaction: %w", err)
 	}
 	defer func() {
 		if err != nil {
@@ -127,12 +139,12 @@ func (h *Handler) attempt(ctx context.Context, meta events.Metadata, fn func(con
 	}()
 	tx := &Tx{tx: ptx, h: h, now: h.clock.Now(), meta: meta}
 	if err := fn(ctx, tx); err != nil {
-		return Result{}, err
+		return Result{}, false, err
 	}
 	if err := ptx.Commit(ctx); err != nil {
-		return Result{}, fmt.Errorf("commit: %w", err)
+		return Result{}, false, fmt.Errorf("commit: %w", err)
 	}
-	return Result{Last: tx.last}, nil
+	return Result{Last: tx.last}, tx.work, nil
 }
 
 func retryable(err error) bool {
@@ -148,6 +160,8 @@ type History struct {
 	Stream  string
 	Version int64 // 0 when the stream does not exist
 	Events  []events.Event
+	// At holds when each event occurred.
+	At []time.Time
 }
 
 // Update is the common command shape: load stream, decide with its history
@@ -174,6 +188,7 @@ type Tx struct {
 	now  time.Time
 	meta events.Metadata
 	last events.Checkpoint
+	work bool
 }
 
 // Now is the time of this attempt, read once from the handler's clock, so
@@ -200,6 +215,7 @@ func (t *Tx) Load(ctx context.Context, stream string) (History, error) {
 			return History{}, fmt.Errorf("load %s: %w", stream, err)
 		}
 		hist.Events = append(hist.Events, e)
+		hist.At = append(hist.At, env.OccurredAt)
 		hist.Version = env.Version
 	}
 	return hist, nil

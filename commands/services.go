@@ -163,7 +163,10 @@ func (h *Handler) UpdateService(ctx context.Context, u UpdateService) (Result, e
 			}
 			evs = append(evs, more...)
 		}
-		return tx.Append(ctx, service.Stream(svc.ID()), version, evs...)
+		if err := tx.Append(ctx, service.Stream(svc.ID()), version, evs...); err != nil {
+			return err
+		}
+		return followService(ctx, tx, svc.ID(), evs)
 	})
 }
 
@@ -262,3 +265,31 @@ type KeyOwner struct {
 // ErrKeyRejected is the answer to an unknown token or a key of the wrong
 // type for the endpoint; ingest endpoints turn it into 401.
 var ErrKeyRejected = &domain.Error{Kind: domain.KindUnauthorized, Code: "invalid_integration_key", Message: "unknown integration key, or a key of another type"}
+
+// followService keeps the engine's state in step with a service change:
+// a new escalation policy restarts every open alert at step 0 (the
+// acknowledged ones wait there), and the end of maintenance releases the
+// escalations it held.
+func followService(ctx context.Context, tx *Tx, serviceID string, evs []events.Event) error {
+	for _, e := range evs {
+		var q string
+		switch e := e.(type) {
+		case events.ServiceEscalationPolicyChanged:
+			q = `UPDATE escalation_state s SET step = -1, repeat = 0, policy_id = '', forced = false, held = false,
+				due_at = CASE WHEN o.status = 'triggered' THEN $2::timestamptz END
+				FROM open_alerts o WHERE o.alert_id = s.alert_id AND s.service_id = $1`
+		case events.ServiceMaintenanceSet:
+			if e.ExpiresAt.After(tx.now) {
+				continue // held escalations are found when they fall due
+			}
+			q = `UPDATE escalation_state SET held = false, due_at = $2 WHERE service_id = $1 AND held`
+		default:
+			continue
+		}
+		if _, err := tx.tx.Exec(ctx, q, serviceID, tx.now); err != nil {
+			return fmt.Errorf("update escalations of service: %w", err)
+		}
+		tx.work = true
+	}
+	return nil
+}

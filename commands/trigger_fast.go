@@ -17,7 +17,8 @@ import (
 // triggerNewSQL creates a new alert in one statement: it resolves the
 // integration key, checks the unacknowledged-alerts limit, claims the
 // (service, dedup key) slot and appends alert.triggered to the new alert's
-// stream. Every expected outcome comes back as data, never as an error, so
+// stream, and hands the new alert to the paging engine (escalation_state,
+// due at once). Every expected outcome comes back as data, never as an error, so
 // many of these can share one transaction (group commit) without one
 // aborting the others:
 //
@@ -45,6 +46,9 @@ WITH k AS (
     SELECT nextval('alert_id_seq'), k.service_id, $3, 'triggered' FROM k, room WHERE room.ok
     ON CONFLICT (service_id, dedup_key) DO NOTHING
     RETURNING alert_id, service_id
+), esc AS (
+    INSERT INTO escalation_state (alert_id, service_id, due_at)
+    SELECT alert_id, service_id, $8 FROM ins
 ), head AS (
     INSERT INTO event_streams (stream_id, version, transaction_id)
     SELECT 'alert-' || alert_id, 1, pg_current_xact_id() FROM ins
@@ -131,6 +135,7 @@ func (h *Handler) triggerFast(ctx context.Context, ft fastTrigger) (fastOutcome,
 	out, err := scanFast(h.pool.QueryRow(ctx, triggerNewSQL, ft.args...))
 	if err == nil && !out.retry {
 		h.committed(out.last)
+		h.work()
 	}
 	return out, err
 }
@@ -244,6 +249,7 @@ func (h *Handler) flushGroup(ctx context.Context, batch []groupItem) {
 	}
 	if last != (events.Checkpoint{}) {
 		h.committed(last)
+		h.work()
 	}
 }
 

@@ -139,6 +139,11 @@ func (h *Handler) DeleteUser(ctx context.Context, id string) (Result, error) {
 				return err
 			}
 		}
+		for _, cm := range u.ContactMethods() {
+			if err := tx.Release(ctx, scopeContactDest, user.DestKey(cm.Dest), contactOwner(id, cm.ID)); err != nil {
+				return err
+			}
+		}
 		return tx.Append(ctx, user.Stream(id), version, evs...)
 	})
 }
@@ -165,7 +170,7 @@ func loadUser(ctx context.Context, tx *Tx, id string) (*user.User, int64, error)
 	if err != nil {
 		return nil, 0, err
 	}
-	u := user.FromHistory(hist.Events)
+	u := user.FromHistoryAt(hist.Events, hist.At)
 	if !u.Exists() {
 		return nil, 0, user.ErrNotFound
 	}

@@ -15,6 +15,9 @@ const Masked = "********"
 // attacked offline.
 var secretFields = map[string]bool{
 	"password_hash": true,
+	// A verification code has a million values: its hash is as good as
+	// the code while it is valid.
+	"code_hash": true,
 }
 
 // Redact returns payload as compact JSON with the values of secret fields

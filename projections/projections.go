@@ -21,7 +21,9 @@ type Projection interface {
 	// Handles lists the event names the projection applies; the runner
 	// skips the rest without a database round trip.
 	Handles() []string
-	// Tables lists the read-model tables, emptied before a rebuild.
+	// Tables lists the read-model tables. A rebuild builds copies of them
+	// in a schema of its own and swaps the copies in, so they must be plain
+	// tables, named unqualified in the projection's SQL.
 	Tables() []string
 	// Apply writes the effect of batch, in log order, through tx. It must
 	// only do transaction-bound work: it runs inside the transaction that

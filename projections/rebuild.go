@@ -58,11 +58,15 @@ type RebuildStats struct {
 // Progress is told after each rebuild batch.
 type Progress func(read int, last events.Checkpoint)
 
-// Rebuild empties the projection named name and replays the whole log into
-// it in large batches, each batch (read-model writes and checkpoint) in one
-// transaction. It is safe while the live subscriber runs: both take the
-// projection's checkpoint row lock, so whichever holds it continues from
-// where the other stopped. progress may be nil.
+// Rebuild replays the whole log into a new read model for the projection
+// named name, built beside the live one in large batches, and swaps it in
+// atomically once it has caught up with the log (see shadow.go). It is
+// safe while the server runs: readers see the old model until the swap
+// commits and the new one after, the live subscriber keeps the old model
+// current meanwhile and continues from the new model's checkpoint, and no
+// event appended during the rebuild is lost or applied twice. A rebuild
+// that fails, or whose ctx ends, leaves the live model as it was. progress
+// may be nil.
 func (r *Runner) Rebuild(ctx context.Context, name string, batchSize int, progress Progress) (RebuildStats, error) {
 	p, ok := r.Lookup(name)
 	if !ok {
@@ -79,83 +83,128 @@ func (r *Runner) Rebuild(ctx context.Context, name string, batchSize int, progre
 	if err != nil {
 		return RebuildStats{}, err
 	}
-	if err := r.reset(ctx, p); err != nil {
-		return RebuildStats{}, err
+	sh, err := r.openShadow(ctx, p)
+	if err != nil {
+		return RebuildStats{}, fmt.Errorf("rebuild %s: %w", name, err)
 	}
-	var st RebuildStats
-	var at events.Checkpoint
-	handles := handledSet(p)
-	bp := forRebuild(p)
-	// The next batch is read while this one is applied (see rebuildBatch).
-	// A read still running when the rebuild ends is waited for, so that
-	// nothing uses the pool after Rebuild returns.
-	var ahead <-chan readBatch
-	defer func() {
-		if ahead != nil {
-			<-ahead
+	defer sh.close(ctx, r.log)
+	rb := &rebuild{r: r, sh: sh, p: forRebuild(p), handles: handledSet(p), size: batchSize, target: target, progress: progress}
+	// The read ahead still running when the rebuild ends is waited for, so
+	// that nothing uses the pool after Rebuild returns.
+	defer rb.drain()
+	if err := rb.catchUp(ctx); err != nil {
+		return rb.st, fmt.Errorf("rebuild %s: %w", name, err)
+	}
+	if err := r.analyze(ctx, sh); err != nil {
+		return rb.st, fmt.Errorf("rebuild %s: %w", name, err)
+	}
+	for attempt := 1; ; attempt++ {
+		applied, cp, err := r.swapIn(ctx, sh, rb.p, rb.handles, batchSize)
+		if err == nil {
+			sh.cp, sh.swapped = cp, true
+			rb.st.Applied += applied
+			if err := rb.count(ctx); err != nil {
+				return rb.st, fmt.Errorf("rebuild %s: %w", name, err)
+			}
+			break
 		}
-	}()
+		if !retrySwap(err) || attempt >= swapAttempts || ctx.Err() != nil {
+			return rb.st, fmt.Errorf("rebuild %s: swap the rebuilt read model in: %w", name, err)
+		}
+		r.log.Warn("could not swap the rebuilt read model in yet; retrying", "projection", name, "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return rb.st, ctx.Err()
+		case <-time.After(min(50*time.Millisecond<<min(attempt, 6), 2*time.Second)):
+		}
+		// Meanwhile the log went on: the next swap's tail stays short.
+		if err := rb.catchUp(ctx); err != nil {
+			return rb.st, fmt.Errorf("rebuild %s: %w", name, err)
+		}
+	}
+	rb.st.Duration = time.Since(start)
+	return rb.st, nil
+}
+
+// rebuild is the state of one Rebuild.
+type rebuild struct {
+	r        *Runner
+	sh       *shadow
+	p        Projection // as forRebuild returns it
+	handles  map[string]bool
+	size     int
+	target   events.Checkpoint
+	progress Progress
+	st       RebuildStats
+	counted  events.Checkpoint // how far st.Events counts
+	// ahead is the next batch, read while this one is applied (see
+	// shadowBatch).
+	ahead <-chan readBatch
+}
+
+// catchUp applies batches to the shadow until it has passed the rebuild's
+// target and the last batch was short, all the log readable then.
+func (rb *rebuild) catchUp(ctx context.Context) error {
 	for {
-		// Taken before the batch's transaction begins: the read ahead needs
-		// a connection of its own, and with a pool of one, waiting for it
-		// inside the transaction would never end.
+		// Taken before the batch's transaction begins: the read ahead
+		// needs a connection of its own, and with a pool of one, waiting
+		// for it inside the transaction would never end.
 		var pre *readBatch
-		if ahead != nil {
-			rb := <-ahead
-			pre, ahead = &rb, nil
+		if rb.ahead != nil {
+			b := <-rb.ahead
+			pre, rb.ahead = &b, nil
 		}
-		n, applied, last, next, err := r.rebuildBatch(ctx, bp, handles, batchSize, pre)
+		n, applied, next, err := rb.r.shadowBatch(ctx, rb.sh, rb.p, rb.handles, rb.size, pre)
 		if err != nil {
-			return st, fmt.Errorf("rebuild %s: %w", name, err)
+			return err
 		}
-		ahead = next
-		st.Applied += applied
-		if last.After(at) {
-			// The batch passed over the other projections' events
-			// without reading them; counting them (an index-only scan)
-			// keeps Events the whole log's count, as progress reports
-			// and the replay summary show it.
-			passed, err := r.store.CountBetween(ctx, r.pool, at, last)
-			if err != nil {
-				return st, fmt.Errorf("rebuild %s: %w", name, err)
-			}
-			st.Events += passed
-			at = last
-			if progress != nil {
-				progress(st.Events, last)
-			}
+		rb.ahead = next
+		rb.st.Applied += applied
+		if err := rb.count(ctx); err != nil {
+			return err
 		}
-		if n == batchSize {
+		if n == rb.size {
 			continue
 		}
-		if !target.After(at) {
-			break
+		if !rb.target.After(rb.sh.cp) {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return st, ctx.Err()
+			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	st.Duration = time.Since(start)
-	return st, nil
 }
 
-func (r *Runner) reset(ctx context.Context, p Projection) error {
-	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if _, err := lockCheckpoint(ctx, tx, p.Name()); err != nil {
-			return err
-		}
-		for _, t := range p.Tables() {
-			if _, err := tx.Exec(ctx, "TRUNCATE "+pgx.Identifier{t}.Sanitize()+" CASCADE"); err != nil {
-				return fmt.Errorf("empty %s: %w", t, err)
-			}
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM projection_stream_versions WHERE projection = $1`, p.Name()); err != nil {
-			return fmt.Errorf("forget applied versions: %w", err)
-		}
-		return saveCheckpoint(ctx, tx, p.Name(), events.Checkpoint{})
-	})
+// count adds the events the shadow went past to st.Events, and tells the
+// progress callback.
+func (rb *rebuild) count(ctx context.Context) error {
+	last := rb.sh.cp
+	if !last.After(rb.counted) {
+		return nil
+	}
+	// The batches passed over the other projections' events without
+	// reading them; counting them (an index-only scan) keeps Events the
+	// whole log's count, as progress reports and the replay summary show
+	// it.
+	passed, err := rb.r.store.CountBetween(ctx, rb.r.pool, rb.counted, last)
+	if err != nil {
+		return err
+	}
+	rb.st.Events += passed
+	rb.counted = last
+	if rb.progress != nil {
+		rb.progress(rb.st.Events, last)
+	}
+	return nil
+}
+
+func (rb *rebuild) drain() {
+	if rb.ahead != nil {
+		<-rb.ahead
+		rb.ahead = nil
+	}
 }
 
 // readBatch is a batch of a projection's events read from a checkpoint.
@@ -167,8 +216,8 @@ type readBatch struct {
 
 // readAhead reads the batch after from in the background, outside any
 // transaction. The events it returns are settled (below the snapshot's
-// xmin), so reading them before the checkpoint is locked changes nothing,
-// provided the checkpoint is still from when they are applied.
+// xmin), so reading them early changes nothing, provided the shadow is
+// still at from when they are applied.
 func (r *Runner) readAhead(ctx context.Context, from events.Checkpoint, names []string, size int) <-chan readBatch {
 	out := make(chan readBatch, 1)
 	go func() {
@@ -178,28 +227,27 @@ func (r *Runner) readAhead(ctx context.Context, from events.Checkpoint, names []
 	return out
 }
 
-// rebuildBatch applies the next batch of events p handles, and moves its
-// checkpoint past them; past the other events too, up to the newest
-// readable one, when the batch is the last that can be read now. read is
-// the number of events of the batch, last the checkpoint saved (the one
-// found when there was nothing to do).
+// shadowBatch applies the next batch of events p handles to the shadow
+// tables, and moves the shadow's checkpoint past them; past the other
+// events too, up to the newest readable one, when the batch is the last
+// that can be read now. read is the number of events of the batch.
 //
 // pre, when set, is the batch read ahead; it is used when it starts at the
-// locked checkpoint, and read again otherwise (the live subscriber moved
-// the checkpoint meanwhile). After a full batch the following one is read
-// ahead, returned as next, while this one is applied: the query, and the
-// scanning of its rows, then overlap with the database applying this
-// batch rather than wait for it.
-func (r *Runner) rebuildBatch(ctx context.Context, p Projection, handles map[string]bool, size int, pre *readBatch) (read, applied int, last events.Checkpoint, next <-chan readBatch, err error) {
+// shadow's checkpoint, and read again otherwise. After a full batch the
+// following one is read ahead, returned as next, while this one is
+// applied: the query, and the scanning of its rows, then overlap with the
+// database applying this batch rather than wait for it.
+func (r *Runner) shadowBatch(ctx context.Context, sh *shadow, p Projection, handles map[string]bool, size int, pre *readBatch) (read, applied int, next <-chan readBatch, err error) {
+	cp, to := sh.cp, sh.cp
 	err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		// A batch lost in a crash is read and applied again from the
-		// checkpoint committed with it, so the commit need not wait for
-		// the disk: rebuilds commit hundreds of large batches.
-		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-			return fmt.Errorf("relax commit: %w", err)
+		// A batch lost in a crash is lost with the whole shadow, which the
+		// next rebuild starts again, so the commit need not wait for the
+		// disk: rebuilds commit hundreds of large batches. The swap's
+		// commit waits, and flushes them all.
+		if err := setLocal(ctx, tx, "synchronous_commit", "off"); err != nil {
+			return err
 		}
-		cp, err := lockCheckpoint(ctx, tx, p.Name())
-		if err != nil {
+		if err := sh.enter(ctx, tx); err != nil {
 			return err
 		}
 		// Only the projection's own events are read: most projections
@@ -215,7 +263,7 @@ func (r *Runner) rebuildBatch(ctx context.Context, p Projection, handles map[str
 		if rb.err != nil {
 			return rb.err
 		}
-		read, last = len(rb.envs), cp
+		read = len(rb.envs)
 		if !rb.next.After(cp) {
 			return nil
 		}
@@ -227,15 +275,20 @@ func (r *Runner) rebuildBatch(ctx context.Context, p Projection, handles map[str
 				return err
 			}
 		}
-		last = rb.next
-		return saveCheckpoint(ctx, tx, p.Name(), rb.next)
+		to = rb.next
+		return nil
 	})
-	if err != nil && next != nil {
-		// The read ahead starts where this failed batch would have ended.
-		<-next
-		next = nil
+	if err != nil {
+		if next != nil {
+			// The read ahead starts where this failed batch would have
+			// ended.
+			<-next
+			next = nil
+		}
+		return read, 0, nil, err
 	}
-	return read, applied, last, next, err
+	sh.cp = to
+	return read, applied, next, nil
 }
 
 // lockCheckpoint reads the projection's checkpoint, creating its row if

@@ -21,6 +21,7 @@ import (
 	"github.com/oncallhq/goalert/domain/user"
 	"github.com/oncallhq/goalert/events"
 	"github.com/oncallhq/goalert/projections/alerts"
+	"github.com/oncallhq/goalert/projections/paging"
 	"github.com/oncallhq/goalert/projections/services"
 	"github.com/oncallhq/goalert/projections/users"
 )
@@ -41,10 +42,13 @@ type Deps struct {
 	Commands *commands.Handler
 	// WaitFor blocks until the read models have passed a command's
 	// checkpoint, so a mutation's result shows its own writes.
-	WaitFor   func(ctx context.Context, cp events.Checkpoint) error
-	Users     users.Reader
-	Services  services.Reader
-	Alerts    alerts.Reader
+	WaitFor  func(ctx context.Context, cp events.Checkpoint) error
+	Users    users.Reader
+	Services services.Reader
+	Alerts   alerts.Reader
+	// Paging is read for contact methods, notification rules,
+	// escalation policies and heartbeat monitors.
+	Paging    paging.Reader
 	PublicURL string
 	Logger    *slog.Logger
 	// EmailDomain is the domain of email integration keys' addresses

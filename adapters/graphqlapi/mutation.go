@@ -179,14 +179,19 @@ type targetInput struct {
 	Type string
 }
 
+// CreateService adds a service with its keys, labels and heartbeat
+// monitors. With newEscalationPolicy the policy is created first; if the
+// service is then refused, the policy is deleted again.
 func (r *resolver) CreateService(ctx context.Context, args struct {
 	Input struct {
-		Name               string
-		Description        string
-		Favorite           *bool
-		EscalationPolicyID *graphql.ID
-		NewIntegrationKeys *[]keyInput
-		Labels             *[]labelInput
+		Name                 string
+		Description          string
+		Favorite             *bool
+		EscalationPolicyID   *graphql.ID
+		NewEscalationPolicy  *policyInput
+		NewIntegrationKeys   *[]keyInput
+		Labels               *[]labelInput
+		NewHeartbeatMonitors *[]heartbeatInput
 	}
 }) (*serviceRes, error) {
 	in := args.Input
@@ -202,9 +207,38 @@ func (r *resolver) CreateService(ctx context.Context, args struct {
 			c.Keys = append(c.Keys, commands.NewKey{Name: k.Name, Type: k.Type, ExternalSystemName: deref(k.ExternalSystemName)})
 		}
 	}
+	if in.NewHeartbeatMonitors != nil && len(*in.NewHeartbeatMonitors) > 5 {
+		return nil, domain.FieldError("newHeartbeatMonitors", "at most 5 heartbeat monitors may be created with a service")
+	}
+	if in.NewEscalationPolicy != nil {
+		if c.EscalationPolicyID != "" {
+			return nil, domain.FieldError("newEscalationPolicy", "give either escalationPolicyID or newEscalationPolicy, not both")
+		}
+		policyID, _, err := r.createPolicy(ctx, *in.NewEscalationPolicy)
+		if err != nil {
+			return nil, fmt.Errorf("newEscalationPolicy: %w", err)
+		}
+		c.EscalationPolicyID = policyID
+	}
 	id, _, res, err := r.d.Commands.CreateService(ctx, c)
 	if err != nil {
+		if in.NewEscalationPolicy != nil {
+			dres, derr := r.d.Commands.DeletePolicy(ctx, c.EscalationPolicyID)
+			if derr == nil {
+				derr = r.wait(ctx, dres)
+			}
+			if derr != nil {
+				return nil, errors.Join(err, fmt.Errorf("delete the new escalation policy: %w", derr))
+			}
+		}
 		return nil, err
+	}
+	if in.NewHeartbeatMonitors != nil {
+		for i, hb := range *in.NewHeartbeatMonitors {
+			if _, res, err = r.createHeartbeat(ctx, id, hb); err != nil {
+				return nil, fmt.Errorf("newHeartbeatMonitors %d: %w", i, err)
+			}
+		}
 	}
 	if in.Labels != nil {
 		for _, l := range *in.Labels {
@@ -371,6 +405,14 @@ func (r *resolver) DeleteAll(ctx context.Context, args struct{ Input *[]targetIn
 			if err = requireAdmin(ctx); err == nil {
 				res, err = r.d.Commands.DeleteUser(ctx, string(t.ID))
 			}
+		case "contactMethod":
+			res, err = r.deleteContactMethod(ctx, string(t.ID))
+		case "notificationRule":
+			res, err = r.deleteRule(ctx, string(t.ID))
+		case "escalationPolicy":
+			res, err = r.d.Commands.DeletePolicy(ctx, string(t.ID))
+		case "heartbeatMonitor":
+			res, err = r.d.Commands.DeleteHeartbeatMonitor(ctx, string(t.ID))
 		default:
 			err = domain.FieldErrorf("input", "deleting a %s is not possible here", t.Type)
 		}

@@ -60,7 +60,7 @@ func (r *resolver) User(ctx context.Context, args struct{ ID *graphql.ID }) (*us
 	if err != nil {
 		return nil, err
 	}
-	return &userRes{u}, nil
+	return &userRes{u, r}, nil
 }
 
 type userSearch struct {
@@ -97,7 +97,7 @@ func (r *resolver) Users(ctx context.Context, args struct {
 			c.page = pageInfo{cursor: encodeCursor(last.Name + "\x00" + last.ID), more: true}
 			break
 		}
-		c.nodes = append(c.nodes, &userRes{u})
+		c.nodes = append(c.nodes, &userRes{u, r})
 	}
 	return c, nil
 }

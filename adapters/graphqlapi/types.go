@@ -66,15 +66,20 @@ func (a *alertRes) Meta() *[]metaRes {
 
 func (a *alertRes) MetaValue(args struct{ Key string }) string { return a.a.Meta[args.Key] }
 
-// alertState is filled by the paging engine; until an alert has escalated
-// there is none.
-type alertState struct{}
+// alertState is where the alert is in its escalation policy.
+type alertState struct{ s alerts.EscalationState }
 
-func (alertState) LastEscalation() Timestamp { return Timestamp{} }
-func (alertState) StepNumber() int32         { return 0 }
-func (alertState) RepeatCount() int32        { return 0 }
+func (s alertState) LastEscalation() Timestamp { return ts(s.s.LastEscalation) }
+func (s alertState) StepNumber() int32         { return int32(s.s.StepNumber) }
+func (s alertState) RepeatCount() int32        { return int32(s.s.RepeatCount) }
 
-func (a *alertRes) State() *alertState { return nil }
+// State is null until the engine has escalated the alert once.
+func (a *alertRes) State() *alertState {
+	if a.a.Escalation == nil {
+		return nil
+	}
+	return &alertState{*a.a.Escalation}
+}
 
 type logEntry struct{ e alerts.LogEntry }
 
@@ -227,7 +232,10 @@ func (k *keyRes) Href() string {
 	return ""
 }
 
-type userRes struct{ u users.User }
+type userRes struct {
+	u users.User
+	r *resolver
+}
 
 func (u *userRes) ID() graphql.ID { return graphql.ID(u.u.ID) }
 func (u *userRes) Role() string   { return u.u.Role }

@@ -59,6 +59,9 @@ var workloads = []workload{
 	{"ingest", "distinct alerts through the generic HTTP API from concurrent clients", runIngest},
 	{"seed", "write a realistic log of the product's own events (users, services, alerts) with COPY", runSeed},
 	{"replay", "time rebuilding every read model of the product from a seeded log", runReplay},
+	{"page", "page latency: generic API 2xx to the webhook receiving the page", runPage},
+	{"fanout", "one alert each for many users' webhooks at once, until all pages arrived", runFanout},
+	{"timers", "escalation timer accuracy: lateness of 1-minute escalations", runTimers},
 }
 
 func main() {

@@ -51,8 +51,9 @@ func runServe(ctx context.Context, cfg Config, s Streams) error {
 		MaxRequestBodyBytes: cfg.MaxRequestBodyBytes, MaxRequestHeaderBytes: cfg.MaxRequestHeaderBytes,
 		LogRequests: cfg.LogRequests, EnableSecureHeaders: cfg.EnableSecureHeaders,
 		APIOnly: cfg.APIOnly, EngineCycleTime: cfg.EngineCycleTime, LogEngineCycles: cfg.LogEngineCycles,
-		RegionName: cfg.RegionName,
-		Clock:      clk, Logger: log,
+		RegionName: cfg.RegionName, StubNotifiers: cfg.StubNotifiers,
+		TwilioBaseURL: cfg.TwilioBaseURL, SlackBaseURL: cfg.SlackBaseURL,
+		Clock: clk, Logger: log,
 	})
 	if err != nil {
 		return err

@@ -28,9 +28,6 @@ import (
 	"github.com/oncallhq/goalert/domain/user"
 	"github.com/oncallhq/goalert/events"
 	"github.com/oncallhq/goalert/projections"
-	"github.com/oncallhq/goalert/projections/alerts"
-	"github.com/oncallhq/goalert/projections/services"
-	"github.com/oncallhq/goalert/projections/users"
 )
 
 // adminFixture is a database with a log written the two ways production
@@ -126,7 +123,7 @@ func projectLive(t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()
 	store := app.NewStore()
 	runner := projections.NewRunner(pool, store, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		users.Projection{}, services.Projection{}, alerts.Projection{})
+		app.Projections()...)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	done := make(chan struct{})
@@ -358,7 +355,7 @@ func TestAdmin_replay(t *testing.T) {
 
 	r := mustRun(t, "replay", "--db-url", f.url)
 	n := len(want["events"])
-	for _, p := range []string{"users", "services", "alerts"} {
+	for _, p := range []string{"users", "services", "alerts", "paging"} {
 		if !regexp.MustCompile(`replayed ` + strconv.Itoa(n) + ` events into ` + p + ` in \S+ \(\d+ events/s\)`).MatchString(r.stdout) {
 			t.Errorf("replay: stdout %q has no summary for %s", r.stdout, p)
 		}
@@ -374,7 +371,7 @@ func TestAdmin_replay(t *testing.T) {
 	}
 
 	r = goalert(t, nil, "replay", "nosuch", "--db-url", f.url)
-	if r.code != 2 || !strings.Contains(r.stderr, "alerts, services, users") {
+	if r.code != 2 || !strings.Contains(r.stderr, "alerts, paging, services, users") {
 		t.Errorf("replay nosuch: exit %d, stderr %q; want 2 and the known projections", r.code, r.stderr)
 	}
 }

@@ -180,12 +180,12 @@ func TestConfigErrors(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{name: "unsupported flag", args: []string{db, "--stub-notifiers"},
-			want: []string{"error: not supported yet: --stub-notifiers"}},
-		{name: "unsupported flag from env", env: []string{"GOALERT_TWILIO_BASE_URL=http://x"}, args: []string{db},
-			want: []string{"error: not supported yet: --twilio-base-url"}},
-		{name: "all unsupported flags at once", env: []string{"GOALERT_STUB_NOTIFIERS=yes"}, args: []string{db, "--slack-base-url=http://x", "--ui-dir=/x"},
-			want: []string{"not supported yet: --slack-base-url\n", "not supported yet: --stub-notifiers\n", "not supported yet: --ui-dir\n"}},
+		{name: "unsupported flag", args: []string{db, "--ui-dir=/x"},
+			want: []string{"error: not supported yet: --ui-dir"}},
+		{name: "unsupported flag from env", env: []string{"GOALERT_LISTEN_SYSAPI=:1234"}, args: []string{db},
+			want: []string{"error: not supported yet: --listen-sysapi"}},
+		{name: "all unsupported flags at once", env: []string{"GOALERT_GITHUB_BASE_URL=http://x"}, args: []string{db, "--listen-sysapi=:1", "--ui-dir=/x"},
+			want: []string{"not supported yet: --github-base-url\n", "not supported yet: --listen-sysapi\n", "not supported yet: --ui-dir\n"}},
 		{name: "unsupported global flag on a subcommand", args: []string{"migrate", db, "--db-url-next=postgres://x"},
 			want: []string{"error: not supported yet: --db-url-next"}},
 		{name: "missing db url", args: nil,
@@ -280,8 +280,8 @@ func TestParse_flagsAndEnv(t *testing.T) {
 			func(c Config) bool {
 				return c.EngineCycleTime == time.Second && c.MaxRequestBodyBytes == 0 && c.ClockSpeed == 60
 			}},
-		{"explicit defaults of unsupported flags pass", map[string]string{"GOALERT_STUB_NOTIFIERS": "false", "GOALERT_SMTP_MAX_RECIPIENTS": "1"}, []string{db},
-			func(c Config) bool { return len(c.Unsupported()) == 0 && c.Set["stub-notifiers"] }},
+		{"explicit defaults pass", map[string]string{"GOALERT_STUB_NOTIFIERS": "false", "GOALERT_SMTP_MAX_RECIPIENTS": "1"}, []string{db},
+			func(c Config) bool { return len(c.Unsupported()) == 0 && c.Set["stub-notifiers"] && !c.StubNotifiers }},
 		{"tls from data", nil, []string{db, "--listen-tls=:8443", "--tls-cert-data=c", "--tls-key-data=k"},
 			func(c Config) bool { return c.ListenTLS == ":8443" }},
 		{"verbose short flag", nil, []string{db, "-v"},

@@ -27,10 +27,12 @@ func newReplayCommand(cfg *Config, s Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "replay [PROJECTION...]",
 		Short: "Rebuild read models from the event log.",
-		Long: "Empty the named read models (all of them when none is named) and rebuild them from the whole\n" +
-			"event log, showing progress: on a terminal one line redrawn in place, otherwise a log line every\n" +
-			"few seconds. Each batch commits with its checkpoint, so the server may keep running; its own\n" +
-			"projection continues from wherever the replay got to.\n\n" +
+		Long: "Rebuild the named read models (all of them when none is named) from the whole event log,\n" +
+			"showing progress: on a terminal one line redrawn in place, otherwise a log line every few\n" +
+			"seconds. Each model is built beside the live one and swapped in at once when it has caught up,\n" +
+			"so the server may keep running: it shows the old model until the swap and the rebuilt one after,\n" +
+			"and its own projection continues from where the replay got to. A replay that fails or is\n" +
+			"interrupted leaves the live model as it was.\n\n" +
 			"Projections: " + strings.Join(projectionNames(), ", ") + "." +
 			jsonHelp("one JSON document with each projection's result (progress then goes to the log),"),
 		Args: cobra.ArbitraryArgs,

@@ -21,12 +21,9 @@ var notYetSupported = []struct {
 	{"db-url-next", func(c Config) bool { return c.DBURLNext != "" }},
 	{"github-base-url", func(c Config) bool { return c.GitHubBaseURL != "" }},
 	{"listen-sysapi", func(c Config) bool { return c.ListenSysAPI != "" }},
-	{"slack-base-url", func(c Config) bool { return c.SlackBaseURL != "" }},
-	{"stub-notifiers", func(c Config) bool { return c.StubNotifiers }},
 	{"sysapi-ca-file", func(c Config) bool { return c.SysAPICAFile != "" }},
 	{"sysapi-cert-file", func(c Config) bool { return c.SysAPICertFile != "" }},
 	{"sysapi-key-file", func(c Config) bool { return c.SysAPIKeyFile != "" }},
-	{"twilio-base-url", func(c Config) bool { return c.TwilioBaseURL != "" }},
 	{"ui-dir", func(c Config) bool { return c.UIDir != "" }},
 }
 

@@ -89,6 +89,9 @@ func (n New) Normalize() (New, error) {
 // DedupKey is the key that identifies n's open alert within its service:
 // the caller's key, or a hash of summary and details. n must be normalized.
 func (n New) DedupKey() string {
+	if n.Source == SourceHeartbeat && n.Dedup != "" {
+		return "heartbeat:1:" + n.Dedup
+	}
 	if n.Dedup != "" {
 		d := strings.TrimSpace(n.Dedup)
 		if len(d) > maxDedupLength {
@@ -128,6 +131,11 @@ type Alert struct {
 	dedupKey  string
 	lastDup   time.Time
 	created   time.Time
+	summary   string
+	details   string
+	meta      map[string]string
+	// escalatedAt is when the alert last entered a step.
+	escalatedAt time.Time
 }
 
 // FromHistory rebuilds an alert from its stored events; nil when there are
@@ -148,6 +156,9 @@ func (a *Alert) apply(e events.Event, at time.Time) {
 	case events.AlertTriggered:
 		a.id, a.serviceID, a.status, a.dedupKey, a.created = e.AlertID, e.ServiceID, StatusTriggered, e.DedupKey, at
 		a.lastDup = at
+		a.summary, a.details, a.meta = e.Summary, e.Details, e.Meta
+	case events.AlertEscalated:
+		a.escalatedAt = at
 	case events.AlertDeduplicated:
 		a.lastDup = at
 	case events.AlertAcknowledged:
@@ -166,6 +177,14 @@ func (a *Alert) ID() int64         { return a.id }
 func (a *Alert) ServiceID() string { return a.serviceID }
 func (a *Alert) Status() Status    { return a.status }
 func (a *Alert) DedupKey() string  { return a.dedupKey }
+func (a *Alert) Summary() string   { return a.summary }
+func (a *Alert) Details() string   { return a.details }
+
+// Meta returns the alert's metadata. Callers must not modify it.
+func (a *Alert) Meta() map[string]string { return a.meta }
+
+// EscalatedAt is when the alert last entered an escalation step.
+func (a *Alert) EscalatedAt() time.Time { return a.escalatedAt }
 
 // Duplicate decides what a trigger matching this open alert records: a
 // deduplicated event, unless one was recorded (or the alert created) less

@@ -111,6 +111,13 @@ func (s *Service) Name() string        { return s.name }
 func (s *Service) Description() string { return s.desc }
 func (s *Service) PolicyID() string    { return s.policy }
 
+// MaintenanceUntil is when maintenance mode ends; the zero time, or a time
+// already past, means the service is not in maintenance.
+func (s *Service) MaintenanceUntil() time.Time { return s.maint }
+
+// InMaintenance reports whether escalation is held at now.
+func (s *Service) InMaintenance(now time.Time) bool { return now.Before(s.maint) }
+
 // Keys returns the ids of the service's integration keys.
 func (s *Service) Keys() []string {
 	out := make([]string, 0, len(s.keys))

@@ -3,6 +3,7 @@ package user
 
 import (
 	"net/mail"
+	"time"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -47,18 +48,42 @@ type User struct {
 	role     Role
 	username string
 	deleted  bool
+
+	cms   []*ContactMethod
+	rules []Rule
 }
 
 // FromHistory rebuilds a user from its events; nil if there are none.
 func FromHistory(evs []events.Event) *User {
+	return FromHistoryAt(evs, nil)
+}
+
+// FromHistoryAt is FromHistory for callers that know when each event
+// occurred (at[i] for evs[i]), which verification and test message rules
+// need.
+func FromHistoryAt(evs []events.Event, at []time.Time) *User {
 	var u *User
-	for _, e := range evs {
+	for i, e := range evs {
 		if u == nil {
 			u = &User{}
 		}
+		var t time.Time
+		if i < len(at) {
+			t = at[i]
+		}
 		u.apply(e)
+		u.applyContact(e, t)
 	}
 	return u
+}
+
+// Apply folds decided events into u, so that a later decision of the same
+// command sees them.
+func (u *User) Apply(evs ...events.Event) {
+	for _, e := range evs {
+		u.apply(e)
+		u.applyContact(e, time.Time{})
+	}
 }
 
 func (u *User) apply(e events.Event) {

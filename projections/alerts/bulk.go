@@ -42,7 +42,7 @@ func (Projection) ApplyBulk(ctx context.Context, tx pgx.Tx, batch []projections.
 		}
 		f.apply(e)
 		m := e.Metadata
-		lg.add(id, e.Version, e.OccurredAt, logEvent, m.Actor, m.ActorName, m.Source)
+		lg.add(id, e.Version, e.OccurredAt, logEvent, m.Actor, m.ActorName, m.Source, logDetail(e.Data))
 	}
 	var ins alertInserts
 	var upd alertUpdates
@@ -62,35 +62,43 @@ func (Projection) ApplyBulk(ctx context.Context, tx pgx.Tx, batch []projections.
 		// A row that exists already (the batch applied again, or applied
 		// in part) moves forward to the folded state, as Apply's updates
 		// after its no-op insert would move it.
-		b.Queue(`INSERT INTO alerts (id, service_id, status, summary, details, dedup_key, source, meta, created_at, updated_at, version)
+		b.Queue(`INSERT INTO alerts (id, service_id, status, summary, details, dedup_key, source, meta, created_at, updated_at, version,
+				step_number, repeat_count, last_escalation)
 			SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[],
-				$9::timestamptz[], $10::timestamptz[], $11::bigint[])
+				$9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::int[], $13::int[], $14::timestamptz[])
 			ON CONFLICT (id) DO UPDATE SET status = excluded.status, dedup_key = excluded.dedup_key,
-				updated_at = excluded.updated_at, version = excluded.version
+				updated_at = excluded.updated_at, version = excluded.version,
+				step_number = coalesce(excluded.step_number, alerts.step_number),
+				repeat_count = coalesce(excluded.repeat_count, alerts.repeat_count),
+				last_escalation = coalesce(excluded.last_escalation, alerts.last_escalation)
 			WHERE alerts.version < excluded.version`,
-			ins.id, ins.service, ins.status, ins.summary, ins.details, ins.dedup, ins.source, ins.meta, ins.created, ins.updated, ins.version)
+			ins.id, ins.service, ins.status, ins.summary, ins.details, ins.dedup, ins.source, ins.meta, ins.created, ins.updated, ins.version,
+			ins.step, ins.repeat, ins.lastEsc)
 	}
 	if len(upd.id) > 0 {
 		// status NULL means "escalated from whatever it was": Apply's
 		// escalation turns active back into triggered and leaves the rest.
 		b.Queue(`UPDATE alerts a SET
-				status = coalesce(u.status, CASE WHEN a.status = 'active' THEN 'triggered' ELSE a.status END),
+				status = coalesce(u.status, CASE WHEN u.retrigger AND a.status = 'active' THEN 'triggered' ELSE a.status END),
 				dedup_key = CASE WHEN u.closed THEN '' ELSE a.dedup_key END,
-				updated_at = u.updated_at, version = u.version
-			FROM unnest($1::bigint[], $2::text[], $3::bool[], $4::timestamptz[], $5::bigint[]) AS u(id, status, closed, updated_at, version)
+				updated_at = u.updated_at, version = u.version,
+				step_number = coalesce(u.step, a.step_number), repeat_count = coalesce(u.repeat, a.repeat_count),
+				last_escalation = coalesce(u.last_esc, a.last_escalation)
+			FROM unnest($1::bigint[], $2::text[], $3::bool[], $4::timestamptz[], $5::bigint[], $6::bool[], $7::int[], $8::int[], $9::timestamptz[])
+				AS u(id, status, closed, updated_at, version, retrigger, step, repeat, last_esc)
 			WHERE a.id = u.id AND a.version < u.version`,
-			upd.id, upd.status, upd.closed, upd.updated, upd.version)
+			upd.id, upd.status, upd.closed, upd.updated, upd.version, upd.retrigger, upd.step, upd.repeat, upd.lastEsc)
 	}
 	if len(lg.alert) > 0 {
 		// In batch order, so that log line ids follow the events as
 		// Apply's one-by-one inserts number them.
-		b.Queue(`INSERT INTO alert_log (alert_id, stream_version, at, event, actor, actor_name, source)
-			SELECT alert_id, stream_version, at, event, actor, actor_name, source
-			FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[])
-				WITH ORDINALITY AS u(alert_id, stream_version, at, event, actor, actor_name, source, ord)
+		b.Queue(`INSERT INTO alert_log (alert_id, stream_version, at, event, actor, actor_name, source, detail)
+			SELECT alert_id, stream_version, at, event, actor, actor_name, source, detail
+			FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[])
+				WITH ORDINALITY AS u(alert_id, stream_version, at, event, actor, actor_name, source, detail, ord)
 			ORDER BY ord
 			ON CONFLICT (alert_id, stream_version) DO NOTHING`,
-			lg.alert, lg.version, lg.at, lg.event, lg.actor, lg.actorName, lg.source)
+			lg.alert, lg.version, lg.at, lg.event, lg.actor, lg.actorName, lg.source, lg.detail)
 	}
 	if b.Len() == 0 {
 		return nil
@@ -114,6 +122,8 @@ func alertOf(e events.Event) (id int64, logEvent string, ok bool) {
 		return ev.AlertID, LogEscalationRequest, true
 	case events.AlertClosed:
 		return ev.AlertID, LogClosed, true
+	case events.AlertEscalated:
+		return ev.AlertID, LogEscalated, true
 	}
 	return 0, "", false
 }
@@ -132,6 +142,12 @@ type alertFold struct {
 	// row; 0 when none did (duplicates only).
 	version int64
 	updated time.Time
+	// retrigger: an escalation request turns the alert back to triggered
+	// if it was acknowledged before the batch.
+	retrigger bool
+	// step, repeat and lastEsc are the last escalation of the batch.
+	step, repeat *int32
+	lastEsc      *time.Time
 }
 
 func (f *alertFold) apply(e projections.Event) {
@@ -143,11 +159,17 @@ func (f *alertFold) apply(e projections.Event) {
 	case events.AlertAcknowledged:
 		f.status = "active"
 	case events.AlertEscalationRequested:
-		if f.status == "active" {
+		switch f.status {
+		case "active":
 			f.status = "triggered"
+		case "":
+			f.retrigger = true
 		}
 	case events.AlertClosed:
 		f.status, f.closed = "closed", true
+	case events.AlertEscalated:
+		step, repeat, at := int32(ev.StepNumber), int32(ev.Repeat), e.OccurredAt
+		f.step, f.repeat, f.lastEsc = &step, &repeat, &at
 	}
 	f.version, f.updated = e.Version, e.OccurredAt
 }
@@ -158,6 +180,8 @@ type alertInserts struct {
 	meta                                             [][]byte
 	created, updated                                 []time.Time
 	version                                          []int64
+	step, repeat                                     []*int32
+	lastEsc                                          []*time.Time
 }
 
 func (s *alertInserts) add(f *alertFold) error {
@@ -184,15 +208,22 @@ func (s *alertInserts) add(f *alertFold) error {
 	s.created = append(s.created, f.created)
 	s.updated = append(s.updated, f.updated)
 	s.version = append(s.version, f.version)
+	s.step = append(s.step, f.step)
+	s.repeat = append(s.repeat, f.repeat)
+	s.lastEsc = append(s.lastEsc, f.lastEsc)
 	return nil
 }
 
 type alertUpdates struct {
-	id      []int64
-	status  []*string
-	closed  []bool
-	updated []time.Time
-	version []int64
+	id        []int64
+	status    []*string
+	closed    []bool
+	updated   []time.Time
+	version   []int64
+	retrigger []bool
+	step      []*int32
+	repeat    []*int32
+	lastEsc   []*time.Time
 }
 
 func (s *alertUpdates) add(f *alertFold) {
@@ -205,15 +236,21 @@ func (s *alertUpdates) add(f *alertFold) {
 	s.closed = append(s.closed, f.closed)
 	s.updated = append(s.updated, f.updated)
 	s.version = append(s.version, f.version)
+	s.retrigger = append(s.retrigger, f.retrigger)
+	s.step = append(s.step, f.step)
+	s.repeat = append(s.repeat, f.repeat)
+	s.lastEsc = append(s.lastEsc, f.lastEsc)
 }
 
 type logLines struct {
 	alert, version                  []int64
 	at                              []time.Time
 	event, actor, actorName, source []string
+	detail                          [][]byte
 }
 
-func (l *logLines) add(alert, version int64, at time.Time, event, actor, actorName, source string) {
+func (l *logLines) add(alert, version int64, at time.Time, event, actor, actorName, source string, detail []byte) {
+	l.detail = append(l.detail, detail)
 	l.alert = append(l.alert, alert)
 	l.version = append(l.version, version)
 	l.at = append(l.at, at)

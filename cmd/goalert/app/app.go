@@ -28,13 +28,16 @@ import (
 
 	"github.com/oncallhq/goalert/adapters/httpapi"
 	"github.com/oncallhq/goalert/adapters/postgres"
+	"github.com/oncallhq/goalert/adapters/slack"
 	"github.com/oncallhq/goalert/adapters/smtpingress"
 	"github.com/oncallhq/goalert/commands"
+	"github.com/oncallhq/goalert/commands/engine"
 	"github.com/oncallhq/goalert/domain/clock"
 	"github.com/oncallhq/goalert/events"
 	"github.com/oncallhq/goalert/events/pgstore"
 	"github.com/oncallhq/goalert/projections"
 	"github.com/oncallhq/goalert/projections/alerts"
+	"github.com/oncallhq/goalert/projections/paging"
 	"github.com/oncallhq/goalert/projections/services"
 	"github.com/oncallhq/goalert/projections/users"
 )
@@ -82,6 +85,15 @@ type Config struct {
 	EngineCycleTime time.Duration
 	LogEngineCycles bool
 	RegionName      string
+	// StubNotifiers replaces every notification sender with one that
+	// succeeds without sending.
+	StubNotifiers bool
+	// TwilioBaseURL and SlackBaseURL point the providers' API clients
+	// elsewhere (tests, proxies); empty means the real services.
+	TwilioBaseURL, SlackBaseURL string
+	// SMTPRelayTLS, when set, is the TLS configuration for the outgoing
+	// SMTP relay (tests trust their relay's certificate with it).
+	SMTPRelayTLS *tls.Config
 
 	Clock  clock.Clock
 	Logger *slog.Logger
@@ -109,6 +121,9 @@ type App struct {
 	smtp      smtpIngress
 	metrics   *metrics
 	engine    engineState
+	// pager is the paging engine; nil with --api-only.
+	pager        *engine.Engine
+	slackHandler *slack.Handler
 }
 
 // NewStore returns the event store with the product's event registry.
@@ -117,7 +132,7 @@ func NewStore() *pgstore.Store { return pgstore.New(events.NewRegistry()) }
 // Projections returns every read model the server keeps, in the order its
 // runner holds them; the admin CLI and the benchmarks rebuild the same set.
 func Projections() []projections.Projection {
-	return []projections.Projection{users.Projection{}, services.Projection{}, alerts.Projection{}}
+	return []projections.Projection{users.Projection{}, services.Projection{}, alerts.Projection{}, paging.Projection{}}
 }
 
 // New connects to the database, applies migrations and builds the app. It
@@ -154,7 +169,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Commands = commands.New(pool, a.Store, cfg.Clock, commands.OnCommit(func(cp events.Checkpoint) {
 		a.metrics.writes.Inc()
 		a.Runner.Notify(cp)
-	}), commands.GroupCommit(time.Millisecond, 64))
+	}), commands.GroupCommit(time.Millisecond, 64), commands.OnWork(func() {
+		if a.pager != nil {
+			a.pager.Wake()
+		}
+	}))
 	a.Users = users.Reader{Pool: pool}
 	a.Services = services.Reader{Pool: pool}
 	a.Alerts = alerts.Reader{Pool: pool}
@@ -168,6 +187,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err := a.routes(ctx); err != nil {
 		pool.Close()
 		return nil, err
+	}
+	if !cfg.APIOnly {
+		a.pager = a.newPager()
 	}
 
 	if err := a.bind(); err != nil {
@@ -209,6 +231,7 @@ func (a *App) routes(ctx context.Context) error {
 	gql, err := graphqlapi.New(graphqlapi.Deps{
 		Commands: a.Commands, WaitFor: a.waitForReadModels,
 		Users: a.Users, Services: a.Services, Alerts: a.Alerts, Config: a.settings,
+		Paging:    paging.Reader{Pool: a.Pool},
 		Log:       graphqlapi.EventLog{Store: a.Store, DB: a.Pool},
 		PublicURL: strings.TrimSuffix(a.cfg.PublicURL, "/"), Logger: a.log,
 		EmailDomain: a.cfg.EmailIntegrationDomain,
@@ -219,6 +242,7 @@ func (a *App) routes(ctx context.Context) error {
 	e := a.HTTP.Echo()
 	au.Register(e)
 	ingesthttp.New(a.Commands).Register(e)
+	a.inboundRoutes(e)
 	a.configRoutes(e, au.Middleware)
 	for _, path := range []string{"/api/graphql", "/v1/graphql2"} {
 		e.POST(path, echo.WrapHandler(gql), au.Middleware)
@@ -320,6 +344,7 @@ func (a *App) Run(ctx context.Context) error {
 	} else {
 		wg.Go(func() { a.Runner.Run(engineCtx) })
 		wg.Go(func() { a.runEngine(engineCtx) })
+		wg.Go(func() { _ = a.pager.Run(engineCtx) })
 	}
 	if a.status != nil {
 		wg.Go(func() { holdStatus(engineCtx, a.status) })
@@ -357,6 +382,7 @@ func (a *App) Run(ctx context.Context) error {
 	if serr := <-smtpDone; serr != nil && err == nil {
 		err = serr
 	}
+	a.slackHandler.Wait()
 	stopEngine()
 	wg.Wait()
 	a.log.Info("Shut down.")

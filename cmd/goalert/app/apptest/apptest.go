@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -37,6 +38,20 @@ type Option func(*app.Config)
 
 // APIOnly starts the server without its engine.
 func APIOnly() Option { return func(c *app.Config) { c.APIOnly = true } }
+
+// PublicURL listens on a fixed free port and sets --public-url to it,
+// for callbacks signed over the public URL (Twilio) and links in messages.
+func PublicURL() Option {
+	return func(c *app.Config) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			panic(err)
+		}
+		addr := l.Addr().String()
+		_ = l.Close()
+		c.Listen, c.PublicURL = addr, "http://"+addr
+	}
+}
 
 // DBURL runs the server on an existing database instead of a fresh one,
 // for tests of several instances sharing one database.

@@ -1,0 +1,163 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/oncallhq/goalert/adapters/email"
+	"github.com/oncallhq/goalert/adapters/slack"
+	"github.com/oncallhq/goalert/adapters/twilio"
+	"github.com/oncallhq/goalert/adapters/webhook"
+	"github.com/oncallhq/goalert/commands"
+	"github.com/oncallhq/goalert/commands/engine"
+	"github.com/oncallhq/goalert/domain/notification"
+)
+
+// newPager builds the paging engine with a sender per destination type.
+// With --stub-notifiers every sender succeeds without sending anything.
+func (a *App) newPager() *engine.Engine {
+	client := &http.Client{Timeout: 15 * time.Second}
+	senders := map[string]notification.Sender{
+		notification.DestWebhook: webhook.New(a.webhookConfig, client),
+	}
+	a.addSenders(senders, client)
+	if a.cfg.StubNotifiers {
+		stub := notification.SenderFunc(func(ctx context.Context, m notification.Message) (notification.Status, error) {
+			return notification.Status{State: notification.StateDelivered, ProviderID: "stub-" + m.ID, Detail: "stub notifier"}, nil
+		})
+		for t := range senders {
+			senders[t] = stub
+		}
+		for _, t := range []string{notification.DestSMS, notification.DestVoice, notification.DestEmail, notification.DestSlackDM, notification.DestSlackChannel, notification.DestWebhook} {
+			senders[t] = stub
+		}
+	}
+	for t, s := range senders {
+		if s == nil {
+			delete(senders, t)
+		}
+	}
+	return engine.New(engine.Config{
+		Commands: a.Commands, Clock: a.cfg.Clock, Log: a.log.With("component", "engine"),
+		Senders: senders, Render: a.render,
+		// Webhook requests carry the message id as an idempotency key.
+		Idempotent: func(t string) bool { return t == notification.DestWebhook },
+	})
+}
+
+func (a *App) appName() string {
+	if n := a.settings.Current().String("General.ApplicationName"); n != "" {
+		return n
+	}
+	return "GoAlert"
+}
+
+// linkBase is where message links point: General.ShortURL, or the public
+// URL.
+func (a *App) linkBase() string {
+	if s := a.settings.Current().String("General.ShortURL"); s != "" {
+		return strings.TrimSuffix(s, "/")
+	}
+	return strings.TrimSuffix(a.cfg.PublicURL, "/")
+}
+
+func (a *App) webhookConfig() webhook.Config {
+	v := a.settings.Current()
+	return webhook.Config{Enable: v.Bool("Webhook.Enable"), AllowedURLs: v.Strings("Webhook.AllowedURLs"),
+		PublicURL: strings.TrimSuffix(a.cfg.PublicURL, "/"), AppName: a.appName()}
+}
+
+// render turns a queued message into what providers send.
+func (a *App) render(ctx context.Context, m commands.Message) (notification.Message, error) {
+	p := m.Payload
+	msg := notification.Message{
+		ID: m.ID, Kind: m.Kind, Dest: m.Dest, AppName: a.appName(),
+		UserID: m.UserID, UserName: p["user_name"], Code: p["code"],
+		AlertID: m.AlertID, Summary: p["summary"], Details: p["details"],
+		ServiceID: m.ServiceID, ServiceName: p["service_name"],
+		NewStatus: p["status"], LogEntry: p["log"], CreatedAt: m.DueAt,
+	}
+	for k, v := range p {
+		if name, ok := strings.CutPrefix(k, "meta."); ok {
+			if msg.Meta == nil {
+				msg.Meta = map[string]string{}
+			}
+			msg.Meta[name] = v
+		}
+	}
+	if base := a.linkBase(); base != "" && m.AlertID != 0 {
+		msg.AlertURL = base + "/alerts/" + strconv.FormatInt(m.AlertID, 10)
+	}
+	if m.Dest.Type == notification.DestSMS && m.AlertID != 0 && (m.Kind == notification.KindAlert || m.Kind == notification.KindAlertStatus) {
+		cfg := a.settings.Current()
+		if !cfg.Bool("Twilio.DisableTwoWaySMS") && m.Kind == notification.KindAlert {
+			code, err := a.Commands.SMSReplyCode(ctx, m.Dest.Arg(notification.ArgPhoneNumber), m.AlertID)
+			if err != nil {
+				return msg, err
+			}
+			msg.ReplyCode = code
+		}
+		if cfg.Bool("General.DisableSMSLinks") {
+			msg.AlertURL = ""
+		}
+	}
+	return msg, nil
+}
+
+// addSenders adds the providers configured through the admin config.
+func (a *App) addSenders(senders map[string]notification.Sender, client *http.Client) {
+	tw := twilio.NewSender(a.twilioConfig, client)
+	senders[notification.DestSMS] = tw
+	senders[notification.DestVoice] = tw
+	senders[notification.DestEmail] = email.New(a.emailConfig)
+	sl := slack.NewSender(a.slackConfig, client)
+	senders[notification.DestSlackDM] = sl
+	senders[notification.DestSlackChannel] = sl
+}
+
+func (a *App) twilioConfig() twilio.Config {
+	v := a.settings.Current()
+	return twilio.Config{
+		Enable: v.Bool("Twilio.Enable"), AccountSID: v.String("Twilio.AccountSID"), AuthToken: v.String("Twilio.AuthToken"),
+		FromNumber: v.String("Twilio.FromNumber"), MessagingServiceSID: v.String("Twilio.MessagingServiceSID"),
+		DisableTwoWaySMS: v.Bool("Twilio.DisableTwoWaySMS"), DisableSMSLinks: v.Bool("General.DisableSMSLinks"),
+		BaseURL: a.cfg.TwilioBaseURL, PublicURL: strings.TrimSuffix(a.cfg.PublicURL, "/"), AppName: a.appName(),
+	}
+}
+
+func (a *App) slackConfig() slack.Config {
+	v := a.settings.Current()
+	return slack.Config{
+		Enable: v.Bool("Slack.Enable"), AccessToken: v.String("Slack.AccessToken"), SigningSecret: v.String("Slack.SigningSecret"),
+		InteractiveMessages: v.Bool("Slack.InteractiveMessages"), BaseURL: a.cfg.SlackBaseURL,
+		PublicURL: strings.TrimSuffix(a.cfg.PublicURL, "/"), AppName: a.appName(),
+	}
+}
+
+// PagerCycles counts the paging engine's completed passes; 0 with
+// --api-only.
+func (a *App) PagerCycles() int64 {
+	if a.pager == nil {
+		return 0
+	}
+	return a.pager.Cycles()
+}
+
+// WakePager makes the paging engine look for work now.
+func (a *App) WakePager() {
+	if a.pager != nil {
+		a.pager.Wake()
+	}
+}
+
+func (a *App) emailConfig() email.Config {
+	v := a.settings.Current()
+	return email.Config{
+		Enable: v.Bool("SMTP.Enable"), From: v.String("SMTP.From"), Address: v.String("SMTP.Address"),
+		Username: v.String("SMTP.Username"), Password: v.String("SMTP.Password"), DisableTLS: v.Bool("SMTP.DisableTLS"),
+		PublicURL: strings.TrimSuffix(a.cfg.PublicURL, "/"), AppName: a.appName(), TLSConfig: a.cfg.SMTPRelayTLS,
+	}
+}
