@@ -16,7 +16,7 @@ import (
 // guardTables are the write-side tables commands keep next to the log.
 // RebuildGuards locks them all, so that no command changes a guard while
 // it is recomputed.
-const guardTables = "reservations, open_alerts, integration_key_tokens, system_limits, auth_sessions, config_values"
+const guardTables = "reservations, open_alerts, integration_key_tokens, system_limits, auth_sessions, config_values, escalation_state, heartbeat_state"
 
 // serviceNameKey is the reservation key of a service name: names are
 // unique regardless of case and surrounding spaces.
@@ -90,6 +90,8 @@ type guardState struct {
 	limits        map[string]int
 	sessions      map[string]*authSession
 	config        map[string]events.ConfigValueSet
+	paging        *pagingGuards
+	now           time.Time
 }
 
 func newGuardState() *guardState {
@@ -97,7 +99,7 @@ func newGuardState() *guardState {
 		usernames: map[string]claim{}, serviceNames: map[string]claim{},
 		tokens: map[string]keyToken{}, keysOfService: map[string][]string{},
 		alerts: map[int64]openAlert{}, limits: map[string]int{}, sessions: map[string]*authSession{},
-		config: map[string]events.ConfigValueSet{},
+		config: map[string]events.ConfigValueSet{}, paging: newPagingGuards(), now: time.Now(),
 	}
 }
 
@@ -119,7 +121,7 @@ var guardEvents = []string{
 // later, committed events whose guard rows already exist.
 func (g *guardState) fold(ctx context.Context, tx pgx.Tx, store *pgstore.Store) error {
 	rows, err := tx.Query(ctx, `SELECT `+pgstore.Columns+` FROM events
-		WHERE event_name = ANY($1) ORDER BY events.transaction_id, events.global_position`, guardEvents)
+		WHERE event_name = ANY($1) ORDER BY events.transaction_id, events.global_position`, append(guardEvents, pagingGuardEvents...))
 	if err != nil {
 		return fmt.Errorf("read the log: %w", err)
 	}
@@ -144,6 +146,7 @@ func (g *guardState) fold(ctx context.Context, tx pgx.Tx, store *pgstore.Store) 
 // apply mirrors, event by event, the guard writes the commands make
 // alongside the same events.
 func (g *guardState) apply(e events.Event, at time.Time) {
+	g.paging.apply(e, at)
 	switch e := e.(type) {
 	case events.UserBasicAuthSet:
 		g.usernames[e.UserID] = claim{key: e.Username, at: at}
@@ -219,7 +222,9 @@ func (g *guardState) setAlertStatus(id int64, status string) {
 // TRUNCATE: readers with an older snapshot keep seeing the old rows.
 func (g *guardState) write(ctx context.Context, tx pgx.Tx) error {
 	for _, q := range []string{
-		`DELETE FROM reservations WHERE scope IN ('` + scopeUsername + `', '` + scopeServiceName + `')`,
+		`DELETE FROM reservations WHERE scope IN ('` + scopeUsername + `', '` + scopeServiceName + `', '` +
+			scopeContactDest + `', '` + scopePolicyName + `')`,
+		`DELETE FROM escalation_state`, `DELETE FROM heartbeat_state`,
 		`DELETE FROM open_alerts`, `DELETE FROM integration_key_tokens`,
 		`DELETE FROM system_limits`, `DELETE FROM auth_sessions`, `DELETE FROM config_values`,
 	} {
@@ -232,7 +237,11 @@ func (g *guardState) write(ctx context.Context, tx pgx.Tx) error {
 		cols []string
 		rows [][]any
 	}{
-		{"reservations", []string{"scope", "key", "owner", "created_at"}, g.reservationRows()},
+		{"reservations", []string{"scope", "key", "owner", "created_at"}, append(g.reservationRows(), g.paging.reservationRows()...)},
+		{"escalation_state", []string{"alert_id", "service_id", "policy_id", "step", "repeat", "due_at", "last_escalation", "escalation_seq"},
+			g.paging.escalationRows(g.alerts, g.now)},
+		{"heartbeat_state", []string{"monitor_id", "service_id", "name", "timeout_minutes", "details", "muted", "state", "due_at", "alert_id"},
+			g.paging.heartbeatRows(g.now)},
 		{"open_alerts", []string{"alert_id", "service_id", "dedup_key", "status"}, g.alertRows()},
 		{"integration_key_tokens", []string{"token", "service_id", "type"}, g.tokenRows()},
 		{"system_limits", []string{"id", "value"}, g.limitRows()},
