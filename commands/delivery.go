@@ -154,6 +154,14 @@ type Outcome struct {
 func (h *Handler) RecordOutcome(ctx context.Context, m Message, o Outcome) error {
 	ctx = events.WithMetadata(ctx, engineMeta)
 	_, err := h.Do(ctx, func(ctx context.Context, tx *Tx) error {
+		// The outcome need not wait for its WAL flush: if a crash loses
+		// it, the message is left claimed, and an expired claim is sent
+		// again only to providers that recognise the repeat (webhooks);
+		// for the others it is recorded as an unknown outcome. Losing
+		// this record can never cause a second page.
+		if _, err := tx.tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
 		var status string
 		if err := tx.tx.QueryRow(ctx, `SELECT status FROM outgoing_messages WHERE id = $1 FOR UPDATE`, m.ID).Scan(&status); err != nil {
 			return fmt.Errorf("find message: %w", err)

@@ -29,29 +29,53 @@ func WithOnCall(r OnCallResolver) Option { return func(h *Handler) { h.onCall = 
 // engineMeta marks what the engine does on its own.
 var engineMeta = events.Metadata{Actor: "system", ActorName: "", Source: "engine"}
 
-// EscalateDue moves at most one due alert through its policy and reports
-// whether it found one. Several engine instances (and goroutines) may call
-// it at once: each due alert is taken by exactly one (SKIP LOCKED), in the
-// transaction that records the step.
-func (h *Handler) EscalateDue(ctx context.Context) (bool, error) {
-	found := false
+// EscalateDue moves due alerts through their policies, up to max of them
+// in one transaction (one commit for many escalations when many fall due
+// at once), and returns how many it took. Several engine instances (and
+// goroutines) may call it at once: each due alert is taken by exactly one
+// (SKIP LOCKED), in the transaction that records its step. When a batch
+// fails, its alerts are retried one per transaction, so one bad alert
+// cannot hold up the others.
+func (h *Handler) EscalateDue(ctx context.Context, max int) (int, error) {
+	n, err := h.escalateBatch(ctx, max)
+	if err == nil || max == 1 || ctx.Err() != nil {
+		return n, err
+	}
+	for i := 0; i < max; i++ {
+		if n, err = h.escalateBatch(ctx, 1); err != nil || n == 0 {
+			return i, err
+		}
+	}
+	return max, nil
+}
+
+func (h *Handler) escalateBatch(ctx context.Context, max int) (int, error) {
+	n := 0
 	ctx = events.WithMetadata(ctx, engineMeta)
 	_, err := h.Do(ctx, func(ctx context.Context, tx *Tx) error {
-		found = false
-		var st escState
-		err := tx.tx.QueryRow(ctx, `SELECT alert_id, service_id::text, policy_id, step, repeat, forced, escalation_seq, last_escalation
-			FROM escalation_state WHERE due_at <= $1 ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED`, tx.now).
-			Scan(&st.alertID, &st.serviceID, &st.policyID, &st.step, &st.repeat, &st.forced, &st.seq, &st.last)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
+		n = 0
+		rows, err := tx.tx.Query(ctx, `SELECT alert_id, service_id::text, policy_id, step, repeat, forced, escalation_seq, last_escalation
+			FROM escalation_state WHERE due_at <= $1 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED`, tx.now, max)
 		if err != nil {
-			return fmt.Errorf("find due escalation: %w", err)
+			return fmt.Errorf("find due escalations: %w", err)
 		}
-		found = true
-		return h.escalate(ctx, tx, st)
+		due, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (escState, error) {
+			var st escState
+			err := r.Scan(&st.alertID, &st.serviceID, &st.policyID, &st.step, &st.repeat, &st.forced, &st.seq, &st.last)
+			return st, err
+		})
+		if err != nil {
+			return fmt.Errorf("find due escalations: %w", err)
+		}
+		for _, st := range due {
+			if err := h.escalate(ctx, tx, st); err != nil {
+				return fmt.Errorf("escalate alert %d: %w", st.alertID, err)
+			}
+		}
+		n = len(due)
+		return nil
 	})
-	return found, err
+	return n, err
 }
 
 // NextDue returns when the next escalation falls due, or the zero time.

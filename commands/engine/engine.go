@@ -85,6 +85,9 @@ func (e *Engine) Wake() {
 // healthy once one has completed.
 func (e *Engine) Cycles() int64 { return e.cycles.Load() }
 
+// escalationBatch is how many due alerts one transaction escalates.
+const escalationBatch = 16
+
 // claimLease is how long a claimed message is this instance's to send.
 // A process that dies while sending leaves it to be reclaimed after this.
 const claimLease = time.Minute
@@ -114,14 +117,14 @@ func (e *Engine) escalate(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				found, err := e.cfg.Commands.EscalateDue(ctx)
+				n, err := e.cfg.Commands.EscalateDue(ctx, escalationBatch)
 				if err != nil {
 					if ctx.Err() == nil {
-						e.cfg.Log.Error("escalate alert", "err", err)
+						e.cfg.Log.Error("escalate alerts", "err", err)
 					}
 					return
 				}
-				if !found {
+				if n == 0 {
 					return
 				}
 			}
