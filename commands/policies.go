@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -162,6 +163,16 @@ func (h *Handler) DeletePolicy(ctx context.Context, id string) (Result, error) {
 		evs, err := p.Delete()
 		if err != nil {
 			return err
+		}
+		// Services name their policy; the services read model answers
+		// which do (a service assigned this instant may be missed, and then
+		// pages no one until it gets another policy).
+		var used bool
+		if err := tx.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM services WHERE escalation_policy_id = $1)`, id).Scan(&used); err != nil {
+			return fmt.Errorf("find services of the policy: %w", err)
+		}
+		if used {
+			return escalation.ErrInUse
 		}
 		if err := tx.Release(ctx, scopePolicyName, policyNameKey(p.Name()), id); err != nil {
 			return err

@@ -52,6 +52,9 @@ func (t *Tx) enqueue(ctx context.Context, q queued) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if q.Payload == nil {
+		q.Payload = map[string]string{}
+	}
 	payload, err := json.Marshal(q.Payload)
 	if err != nil {
 		return "", err

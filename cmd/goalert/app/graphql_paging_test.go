@@ -717,10 +717,10 @@ func TestGraphQL_AlertEscalationState(t *testing.T) {
 		}
 	}
 	// waitState polls the alert until its log has a line starting with
-	// prefix. The alert and its log are read by two statements, so a
-	// projection commit between them can show the line before the state:
-	// the state must show too.
-	waitState := func(t *testing.T, prefix string) state {
+	// prefix and its state is at step. The alert and its log are read by
+	// two statements, so a projection commit between them can show the
+	// line before the state.
+	waitState := func(t *testing.T, prefix string, step int) state {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
 		for {
@@ -730,18 +730,19 @@ func TestGraphQL_AlertEscalationState(t *testing.T) {
 			mustGQL(t, h, bob.Token, `query($id: Int!) { alert(id: $id) { state { lastEscalation stepNumber repeatCount } recentEvents { nodes { message } } } }`,
 				map[string]any{"id": a.AlertID}, &out)
 			for _, n := range out.Alert.RecentEvents.Nodes {
-				if strings.HasPrefix(n.Message, prefix) && out.Alert.State != nil {
+				if strings.HasPrefix(n.Message, prefix) && out.Alert.State != nil && out.Alert.State.StepNumber == step {
 					return out
 				}
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("alert %d: no log line %q within 10s; got %+v", a.AlertID, prefix, out.Alert.RecentEvents.Nodes)
+				t.Fatalf("alert %d: no log line %q with the state at step %d within 10s; got state %+v, log %+v",
+					a.AlertID, prefix, step, out.Alert.State, out.Alert.RecentEvents.Nodes)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
 
-	got := waitState(t, "Escalated to step #1")
+	got := waitState(t, "Escalated to step #1", 0)
 	if s := got.Alert.State; s == nil || s.StepNumber != 0 || s.RepeatCount != 0 || s.LastEscalation != apptest.Start.Format(time.RFC3339Nano) {
 		t.Errorf("state after the first escalation: got %+v, want step 0, repeat 0, last escalation %s", s, apptest.Start.Format(time.RFC3339Nano))
 	}
@@ -751,7 +752,7 @@ func TestGraphQL_AlertEscalationState(t *testing.T) {
 
 	h.Clock.Advance(time.Minute)
 	mustGQL(t, h, bob.Token, `mutation($ids: [Int!]) { escalateAlerts(input: $ids) { alertID } }`, map[string]any{"ids": []int64{a.AlertID}}, nil)
-	got = waitState(t, "Manually escalated to step #2")
+	got = waitState(t, "Manually escalated to step #2", 1)
 	want := apptest.Start.Add(time.Minute).Format(time.RFC3339Nano)
 	if s := got.Alert.State; s == nil || s.StepNumber != 1 || s.RepeatCount != 0 || s.LastEscalation != want {
 		t.Errorf("state after a manual escalation: got %+v, want step 1, repeat 0, last escalation %s", s, want)

@@ -6,6 +6,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -636,5 +637,20 @@ func TestPaging_stubNotifiers(t *testing.T) {
 	}
 	if state != "delivered" {
 		t.Fatalf("stubbed message: status %q, want delivered", state)
+	}
+}
+
+func TestPaging_policyInUseCannotBeDeleted(t *testing.T) {
+	env := newPagingEnv(t)
+	u := env.pagedUser(t, "keep")
+	ep := env.policy(t, "Kept", 0, step(5, u))
+	env.service(t, "Uses it", ep)
+	settle(t, env.h)
+	if _, err := env.h.Commands.DeletePolicy(context.Background(), ep); !errors.Is(err, escalation.ErrInUse) {
+		t.Fatalf("deleting a policy a service uses: got %v, want %v", err, escalation.ErrInUse)
+	}
+	unused := env.policy(t, "Unused", 0, step(5, u))
+	if _, err := env.h.Commands.DeletePolicy(context.Background(), unused); err != nil {
+		t.Fatalf("deleting an unused policy: %v", err)
 	}
 }
