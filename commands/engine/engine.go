@@ -39,6 +39,10 @@ type Config struct {
 	Poll time.Duration
 	// SendTimeout bounds one provider call (default 10 s).
 	SendTimeout time.Duration
+	// Region is --region-name: of the instances of one region, only the
+	// one holding the region's sender lock sends messages; all of them
+	// escalate alerts and watch heartbeats.
+	Region string
 }
 
 // Engine is a running paging engine.
@@ -48,6 +52,7 @@ type Engine struct {
 	cycles atomic.Int64
 	sem    chan struct{}
 	wg     sync.WaitGroup
+	lock   *sendLock
 }
 
 // New returns an engine; Run starts it.
@@ -70,7 +75,12 @@ func New(cfg Config) *Engine {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Engine{cfg: cfg, wake: make(chan struct{}, 1), sem: make(chan struct{}, cfg.SendWorkers)}
+	if cfg.Region == "" {
+		cfg.Region = "default"
+	}
+	e := &Engine{cfg: cfg, wake: make(chan struct{}, 1), sem: make(chan struct{}, cfg.SendWorkers)}
+	e.lock = &sendLock{pool: cfg.Commands.Pool(), region: cfg.Region, wake: e.Wake}
+	return e
 }
 
 // Wake makes the engine look for work now.
@@ -80,6 +90,9 @@ func (e *Engine) Wake() {
 	default:
 	}
 }
+
+// Sender reports whether this instance is its region's sender.
+func (e *Engine) Sender() bool { return e.lock.held.Load() }
 
 // Cycles counts completed passes over all work; /health/engine reports
 // healthy once one has completed.
@@ -95,6 +108,9 @@ const claimLease = time.Minute
 // Run works until ctx ends, then waits for sends in flight.
 func (e *Engine) Run(ctx context.Context) error {
 	defer e.wg.Wait()
+	lockDone := make(chan struct{})
+	go func() { e.lock.run(ctx); close(lockDone) }()
+	defer func() { <-lockDone }()
 	for ctx.Err() == nil {
 		e.pass(ctx)
 		e.cycles.Add(1)
@@ -149,6 +165,9 @@ func (e *Engine) heartbeats(ctx context.Context) {
 }
 
 func (e *Engine) send(ctx context.Context) {
+	if !e.lock.held.Load() {
+		return // another instance of the region sends
+	}
 	for ctx.Err() == nil {
 		free := cap(e.sem) - len(e.sem)
 		if free == 0 {

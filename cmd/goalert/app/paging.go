@@ -45,6 +45,7 @@ func (a *App) newPager() *engine.Engine {
 		Senders: senders, Render: a.render,
 		// Webhook requests carry the message id as an idempotency key.
 		Idempotent: func(t string) bool { return t == notification.DestWebhook },
+		Region:     a.cfg.RegionName,
 	})
 }
 
@@ -161,3 +162,6 @@ func (a *App) emailConfig() email.Config {
 		PublicURL: strings.TrimSuffix(a.cfg.PublicURL, "/"), AppName: a.appName(), TLSConfig: a.cfg.SMTPRelayTLS,
 	}
 }
+
+// PagerSender reports whether this instance sends its region's messages.
+func (a *App) PagerSender() bool { return a.pager != nil && a.pager.Sender() }

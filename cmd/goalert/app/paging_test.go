@@ -455,6 +455,15 @@ func TestPaging_threeEnginesPageEachUserOnce(t *testing.T) {
 			t.Errorf("message %s delivered %d times", key, n)
 		}
 	}
+	senders := 0
+	for _, h := range []*apptest.Harness{env.h, h2, h3} {
+		if h.PagerSender() {
+			senders++
+		}
+	}
+	if senders != 1 {
+		t.Errorf("%d instances of one region send messages, want 1", senders)
+	}
 	for i := range users {
 		if got := env.pages(fmt.Sprintf("/u%d", i)); len(got) != alerts {
 			t.Errorf("user u%d: got %d pages, want %d", i, len(got), alerts)
@@ -537,7 +546,9 @@ func TestPaging_expiredClaimOfAWebhookIsDeliveredOnce(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	h2 := apptest.New(t, apptest.DBURL(env.h.DBURL))
+	// The first instance is still alive and holds its region's sender
+	// lock, so the instance taking over is of another region.
+	h2 := apptest.New(t, apptest.DBURL(env.h.DBURL), func(c *app.Config) { c.RegionName = "other" })
 	h2.Clock.Set(env.h.Clock.Now().Add(2 * time.Minute))
 	h2.WakePager()
 	env.sink.Wait(t, len(env.sink.Requests())+1, 10*time.Second)
