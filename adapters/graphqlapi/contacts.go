@@ -93,6 +93,9 @@ func (r *resolver) CreateUserContactMethod(ctx context.Context, args struct {
 	default:
 		return nil, domain.FieldError("dest", "is required (or the older type and value)")
 	}
+	if err := r.checkDests(events.Dest{Type: dest.Type, Args: dest.Args}); err != nil {
+		return nil, err
+	}
 	c := commands.NewContactMethod{UserID: string(in.UserID), Name: in.Name, Dest: dest,
 		StatusUpdates: in.EnableStatusUpdates != nil && *in.EnableStatusUpdates}
 	if nr := in.NewUserNotificationRule; nr != nil {

@@ -98,6 +98,13 @@ func (in policyInput) command() (commands.CreatePolicy, error) {
 // createPolicy adds a policy with its steps and returns its id.
 func (r *resolver) createPolicy(ctx context.Context, in policyInput) (string, commands.Result, error) {
 	c, err := in.command()
+	if err == nil {
+		for _, s := range c.Steps {
+			if err = r.checkDests(s.Actions...); err != nil {
+				break
+			}
+		}
+	}
 	if err != nil {
 		return "", commands.Result{}, err
 	}
@@ -211,6 +218,9 @@ func (r *resolver) CreateEscalationPolicyStep(ctx context.Context, args struct{ 
 		return nil, domain.FieldError("escalationPolicyID", "is required")
 	}
 	acts, err := stepActions(in.Actions, in.Targets)
+	if err == nil {
+		err = r.checkDests(acts...)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -249,6 +259,9 @@ func (r *resolver) UpdateEscalationPolicyStep(ctx context.Context, args struct {
 		return false, err
 	}
 	acts, err := stepActions(in.Actions, in.Targets)
+	if err == nil {
+		err = r.checkDests(acts...)
+	}
 	if err != nil {
 		return false, err
 	}

@@ -36,7 +36,11 @@ func newPagingAPI(t *testing.T) *pagingAPI {
 	h := apptest.New(t)
 	p := &pagingAPI{h: h, sink: webhooktest.NewServer(t)}
 	p.admin = newAccount(t, h, "Admin Ann", "ann", user.RoleAdmin)
-	setConfig(t, h, p.admin.Token, "Webhook.Enable", "true")
+	setConfig(t, h, p.admin.Token, "Webhook.Enable", "true",
+		"Twilio.Enable", "true", "Twilio.AccountSID", "AC0123", "Twilio.AuthToken", "token", "Twilio.FromNumber", "+15005550006",
+		"SMTP.Enable", "true", "SMTP.From", "goalert@example.com", "SMTP.Address", "127.0.0.1:1",
+		"Slack.Enable", "true", "Slack.ClientID", "client-id", "Slack.ClientSecret", "client-secret",
+		"Slack.AccessToken", "xoxb-test", "Slack.SigningSecret", "signing-secret")
 	return p
 }
 
@@ -786,5 +790,25 @@ func TestGraphQL_AlertEscalationState(t *testing.T) {
 	if len(all) < 3 || !strings.HasPrefix(all[len(all)-1], "Created") || !slices.ContainsFunc(all, func(m string) bool { return strings.HasPrefix(m, "Notification sent") }) {
 		b, _ := json.MarshalIndent(all, "", "  ")
 		t.Errorf("recentEvents paged 2 at a time: got %s, want Created last and a Notification sent line", b)
+	}
+}
+
+func TestGraphQL_ContactMethodsNeedTheirProvider(t *testing.T) {
+	h := apptest.New(t)
+	admin := newAccount(t, h, "Admin", "admin", user.RoleAdmin)
+	const create = `mutation($in: CreateUserContactMethodInput!) { createUserContactMethod(input: $in) { id } }`
+	cm := func(typ, arg, value string) map[string]any {
+		return map[string]any{"in": map[string]any{"userID": admin.ID, "name": typ + " " + value,
+			"dest": map[string]any{"type": typ, "args": map[string]string{arg: value}}}}
+	}
+	_, errs := gql(t, h, admin.Token, create, cm("builtin-twilio-sms", "phone_number", "+15555550100"))
+	if e := wantGQLError(t, "SMS contact method with Twilio off", errs, "INVALID_INPUT_VALUE"); !strings.Contains(e.Message, "disabled") {
+		t.Errorf("message %q does not say the type is disabled", e.Message)
+	}
+	setConfig(t, h, admin.Token, "Webhook.Enable", "true", "Webhook.AllowedURLs", "https://hooks.example.com/ok")
+	_, errs = gql(t, h, admin.Token, create, cm("builtin-webhook", "webhook_url", "https://hooks.example.com.evil.test/ok"))
+	wantGQLError(t, "webhook outside Webhook.AllowedURLs", errs, "INVALID_INPUT_VALUE")
+	if _, errs = gql(t, h, admin.Token, create, cm("builtin-webhook", "webhook_url", "https://hooks.example.com/ok/team-a")); len(errs) > 0 {
+		t.Fatalf("allowed webhook refused: %v", errs)
 	}
 }
