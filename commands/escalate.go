@@ -42,12 +42,36 @@ func (h *Handler) EscalateDue(ctx context.Context, max int) (int, error) {
 		return n, err
 	}
 	for i := 0; i < max; i++ {
-		if n, err = h.escalateBatch(ctx, 1); err != nil || n == 0 {
+		n, err = h.escalateBatch(ctx, 1)
+		var bad *escalationError
+		if errors.As(err, &bad) && ctx.Err() == nil {
+			// One alert that cannot be escalated (a corrupt stream, say)
+			// must not hold up the others: it is tried again later.
+			if _, perr := h.pool.Exec(ctx, `UPDATE escalation_state SET due_at = $2 WHERE alert_id = $1`,
+				bad.alertID, h.clock.Now().Add(escalationRetry)); perr != nil {
+				return i, err
+			}
+			continue
+		}
+		if err != nil || n == 0 {
 			return i, err
 		}
 	}
 	return max, nil
 }
+
+// escalationRetry is how long an alert whose escalation failed waits
+// before it is tried again.
+const escalationRetry = time.Minute
+
+// escalationError is the failure of one alert's escalation.
+type escalationError struct {
+	alertID int64
+	err     error
+}
+
+func (e *escalationError) Error() string { return fmt.Sprintf("escalate alert %d: %v", e.alertID, e.err) }
+func (e *escalationError) Unwrap() error { return e.err }
 
 func (h *Handler) escalateBatch(ctx context.Context, max int) (int, error) {
 	n := 0
@@ -69,7 +93,10 @@ func (h *Handler) escalateBatch(ctx context.Context, max int) (int, error) {
 		}
 		for _, st := range due {
 			if err := h.escalate(ctx, tx, st); err != nil {
-				return fmt.Errorf("escalate alert %d: %w", st.alertID, err)
+				if retryable(err) {
+					return err
+				}
+				return &escalationError{alertID: st.alertID, err: err}
 			}
 		}
 		n = len(due)
