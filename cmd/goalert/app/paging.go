@@ -20,24 +20,23 @@ import (
 // With --stub-notifiers every sender succeeds without sending anything.
 func (a *App) newPager() *engine.Engine {
 	client := &http.Client{Timeout: 15 * time.Second}
+	tw := twilio.NewSender(a.twilioConfig, client)
+	sl := slack.NewSender(a.slackConfig, client)
 	senders := map[string]notification.Sender{
-		notification.DestWebhook: webhook.New(a.webhookConfig, client),
+		notification.DestWebhook:      webhook.New(a.webhookConfig, client),
+		notification.DestSMS:          tw,
+		notification.DestVoice:        tw,
+		notification.DestEmail:        email.New(a.emailConfig),
+		notification.DestSlackDM:      sl,
+		notification.DestSlackChannel: sl,
 	}
-	a.addSenders(senders, client)
 	if a.cfg.StubNotifiers {
-		stub := notification.SenderFunc(func(ctx context.Context, m notification.Message) (notification.Status, error) {
-			return notification.Status{State: notification.StateDelivered, ProviderID: "stub-" + m.ID, Detail: "stub notifier"}, nil
+		succeed := notification.SenderFunc(func(ctx context.Context, m notification.Message) (notification.Status, error) {
+			return notification.Status{State: notification.StateDelivered, ProviderID: "not-sent-" + m.ID,
+				Detail: "not sent (--stub-notifiers)"}, nil
 		})
 		for t := range senders {
-			senders[t] = stub
-		}
-		for _, t := range []string{notification.DestSMS, notification.DestVoice, notification.DestEmail, notification.DestSlackDM, notification.DestSlackChannel, notification.DestWebhook} {
-			senders[t] = stub
-		}
-	}
-	for t, s := range senders {
-		if s == nil {
-			delete(senders, t)
+			senders[t] = succeed
 		}
 	}
 	return engine.New(engine.Config{
@@ -106,17 +105,6 @@ func (a *App) render(ctx context.Context, m commands.Message) (notification.Mess
 		}
 	}
 	return msg, nil
-}
-
-// addSenders adds the providers configured through the admin config.
-func (a *App) addSenders(senders map[string]notification.Sender, client *http.Client) {
-	tw := twilio.NewSender(a.twilioConfig, client)
-	senders[notification.DestSMS] = tw
-	senders[notification.DestVoice] = tw
-	senders[notification.DestEmail] = email.New(a.emailConfig)
-	sl := slack.NewSender(a.slackConfig, client)
-	senders[notification.DestSlackDM] = sl
-	senders[notification.DestSlackChannel] = sl
 }
 
 func (a *App) twilioConfig() twilio.Config {
