@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/oncallhq/goalert/domain/alert"
 	"github.com/oncallhq/goalert/domain/notification"
@@ -54,35 +53,35 @@ func logLine(verb string, m events.Metadata) string {
 // now; and subscribed contact methods get a status update.
 func followAlert(ctx context.Context, tx *Tx, a *alert.Alert, evs []events.Event) error {
 	id := a.ID()
+	cancelPages := func(why string) stmt {
+		return stmt{`UPDATE outgoing_messages SET status = 'cancelled', detail = $2
+			WHERE alert_id = $1 AND status = 'pending' AND kind = 'Alert'`, []any{id, why}}
+	}
 	for _, e := range evs {
-		var stmts []string
+		var stmts []stmt
 		var verb, status string
 		switch e.(type) {
 		case events.AlertAcknowledged:
-			stmts = []string{
-				`UPDATE escalation_state SET due_at = NULL, forced = false WHERE alert_id = $1`,
-				`UPDATE outgoing_messages SET status = 'cancelled', detail = 'alert acknowledged' WHERE alert_id = $1 AND status = 'pending' AND kind = 'Alert'`,
+			stmts = []stmt{
+				{`UPDATE escalation_state SET due_at = NULL, forced = false WHERE alert_id = $1`, []any{id}},
+				cancelPages("alert acknowledged"),
 			}
 			verb, status = "Acknowledged", "acknowledged"
 		case events.AlertClosed:
-			stmts = []string{
-				`DELETE FROM escalation_state WHERE alert_id = $1`,
-				`UPDATE outgoing_messages SET status = 'cancelled', detail = 'alert closed' WHERE alert_id = $1 AND status = 'pending' AND kind = 'Alert'`,
-				`DELETE FROM sms_reply_codes WHERE alert_id = $1`,
+			stmts = []stmt{
+				{`DELETE FROM escalation_state WHERE alert_id = $1`, []any{id}},
+				cancelPages("alert closed"),
+				{`DELETE FROM sms_reply_codes WHERE alert_id = $1`, []any{id}},
 			}
 			verb, status = "Closed", "closed"
 		case events.AlertEscalationRequested:
-			stmts = []string{`UPDATE escalation_state SET forced = true, held = false, due_at = $2 WHERE alert_id = $1`}
+			stmts = []stmt{{`UPDATE escalation_state SET forced = true, held = false, due_at = $2 WHERE alert_id = $1`, []any{id, tx.now}}}
 			verb, status = "Escalation requested", "triggered"
 		default:
 			continue
 		}
-		for _, q := range stmts {
-			args := []any{id}
-			if strings.Contains(q, "$2") {
-				args = append(args, tx.now)
-			}
-			if _, err := tx.tx.Exec(ctx, q, args...); err != nil {
+		for _, st := range stmts {
+			if _, err := tx.tx.Exec(ctx, st.sql, st.args...); err != nil {
 				return fmt.Errorf("engine state of alert %d: %w", id, err)
 			}
 		}
@@ -97,6 +96,12 @@ func followAlert(ctx context.Context, tx *Tx, a *alert.Alert, evs []events.Event
 		}
 	}
 	return nil
+}
+
+// stmt is a statement with its arguments.
+type stmt struct {
+	sql  string
+	args []any
 }
 
 // queueStatusUpdates tells every contact method subscribed to the alert's
