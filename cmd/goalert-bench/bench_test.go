@@ -130,7 +130,7 @@ func TestSeedAndReplay(t *testing.T) {
 	empty := pgtest.NewURL(t)
 	out := runOK(t, "replay", "--events=3000", "--chunk=700", "--runs=2", "--fresh=false", "--db-url="+empty)
 	want := regexp.MustCompile(`^seed: events=3000 streams=\d+ rate=\d+/s \(\S+\) users=2 services=1 alerts=[1-9]\d* log=\d+MiB\n` +
-		`replay: run=1 events=3000 batch=5000 time=\S+ rate=\d+/s \(users=\S+ services=\S+ alerts=\S+ paging=\S+\) peak_rss=\d+MiB.*\n` +
+		`replay: run=1 events=3000 batch=5000 time=\S+ rate=\d+/s \(users=\S+ services=\S+ alerts=\S+ paging=\S+ oncall=\S+\) peak_rss=\d+MiB.*\n` +
 		`replay: run=2 events=3000 .*$`)
 	if !want.MatchString(out) {
 		t.Errorf("replay in an empty database: summary %q does not match %s", out, want)

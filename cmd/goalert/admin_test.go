@@ -355,7 +355,7 @@ func TestAdmin_replay(t *testing.T) {
 
 	r := mustRun(t, "replay", "--db-url", f.url)
 	n := len(want["events"])
-	for _, p := range []string{"users", "services", "alerts", "paging"} {
+	for _, p := range []string{"users", "services", "alerts", "paging", "oncall"} {
 		if !regexp.MustCompile(`replayed ` + strconv.Itoa(n) + ` events into ` + p + ` in \S+ \(\d+ events/s\)`).MatchString(r.stdout) {
 			t.Errorf("replay: stdout %q has no summary for %s", r.stdout, p)
 		}
@@ -371,7 +371,7 @@ func TestAdmin_replay(t *testing.T) {
 	}
 
 	r = goalert(t, nil, "replay", "nosuch", "--db-url", f.url)
-	if r.code != 2 || !strings.Contains(r.stderr, "alerts, paging, services, users") {
+	if r.code != 2 || !strings.Contains(r.stderr, "alerts, oncall, paging, services, users") {
 		t.Errorf("replay nosuch: exit %d, stderr %q; want 2 and the known projections", r.code, r.stderr)
 	}
 }

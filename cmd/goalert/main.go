@@ -127,6 +127,7 @@ func newRootCommand(s Streams) *cobra.Command {
 		newReplayCommand(cfg, s),
 		newAlertCommand(cfg, s),
 		newAuditCommand(cfg, s),
+		newOncallCommand(cfg, s),
 	)
 	return root
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/oncallhq/goalert/events/pgstore"
 	"github.com/oncallhq/goalert/projections"
 	"github.com/oncallhq/goalert/projections/alerts"
+	"github.com/oncallhq/goalert/projections/oncall"
 	"github.com/oncallhq/goalert/projections/paging"
 	"github.com/oncallhq/goalert/projections/services"
 	"github.com/oncallhq/goalert/projections/users"
@@ -132,7 +133,7 @@ func NewStore() *pgstore.Store { return pgstore.New(events.NewRegistry()) }
 // Projections returns every read model the server keeps, in the order its
 // runner holds them; the admin CLI and the benchmarks rebuild the same set.
 func Projections() []projections.Projection {
-	return []projections.Projection{users.Projection{}, services.Projection{}, alerts.Projection{}, paging.Projection{}}
+	return []projections.Projection{users.Projection{}, services.Projection{}, alerts.Projection{}, paging.Projection{}, oncall.Projection{}}
 }
 
 // New connects to the database, applies migrations and builds the app. It
@@ -169,6 +170,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Commands = commands.New(pool, a.Store, cfg.Clock, commands.OnCommit(func(cp events.Checkpoint) {
 		a.metrics.writes.Inc()
 		a.Runner.Notify(cp)
+	}), commands.WithOnCall(func(ctx context.Context, kind, id string, t time.Time) ([]string, error) {
+		return a.Commands.OnCallAt(ctx, kind, id, t)
 	}), commands.GroupCommit(time.Millisecond, 64), commands.OnWork(func() {
 		if a.pager != nil {
 			a.pager.Wake()
@@ -244,6 +247,7 @@ func (a *App) routes(ctx context.Context) error {
 	ingesthttp.New(a.Commands).Register(e)
 	a.inboundRoutes(e)
 	a.configRoutes(e, au.Middleware)
+	a.calendarRoutes(e)
 	for _, path := range []string{"/api/graphql", "/v1/graphql2"} {
 		e.POST(path, echo.WrapHandler(gql), au.Middleware)
 	}
