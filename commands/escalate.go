@@ -70,7 +70,9 @@ type escalationError struct {
 	err     error
 }
 
-func (e *escalationError) Error() string { return fmt.Sprintf("escalate alert %d: %v", e.alertID, e.err) }
+func (e *escalationError) Error() string {
+	return fmt.Sprintf("escalate alert %d: %v", e.alertID, e.err)
+}
 func (e *escalationError) Unwrap() error { return e.err }
 
 func (h *Handler) escalateBatch(ctx context.Context, max int) (int, error) {
@@ -112,7 +114,8 @@ func (h *Handler) NextDue(ctx context.Context) (time.Time, error) {
 		(SELECT min(due_at) FROM escalation_state WHERE due_at IS NOT NULL),
 		(SELECT min(due_at) FROM outgoing_messages WHERE status = 'pending'),
 		(SELECT min(lease_until) FROM outgoing_messages WHERE status = 'sending'),
-		(SELECT min(due_at) FROM heartbeat_state WHERE due_at IS NOT NULL))`).Scan(&t)
+		(SELECT min(due_at) FROM heartbeat_state WHERE due_at IS NOT NULL),
+		(SELECT min(next_at) FROM oncall_notify_state))`).Scan(&t)
 	if err != nil || t == nil {
 		return time.Time{}, err
 	}

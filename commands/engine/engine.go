@@ -124,6 +124,11 @@ func (e *Engine) pass(ctx context.Context) {
 	e.escalate(ctx)
 	e.heartbeats(ctx)
 	e.send(ctx)
+	// On-call notifications are queued after the sends of this pass, so
+	// that they never delay a page; what they queue goes in the next pass.
+	if n := e.onCallNotifications(ctx); n > 0 {
+		e.Wake()
+	}
 }
 
 func (e *Engine) escalate(ctx context.Context) {
@@ -162,6 +167,24 @@ func (e *Engine) heartbeats(ctx context.Context) {
 			return
 		}
 	}
+}
+
+func (e *Engine) onCallNotifications(ctx context.Context) int {
+	total := 0
+	for ctx.Err() == nil {
+		n, err := e.cfg.Commands.NotifyOnCall(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.cfg.Log.Error("on-call notifications", "err", err)
+			}
+			return total
+		}
+		if n == 0 {
+			return total
+		}
+		total += n
+	}
+	return total
 }
 
 func (e *Engine) send(ctx context.Context) {

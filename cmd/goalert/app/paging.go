@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -86,6 +87,25 @@ func (a *App) render(ctx context.Context, m commands.Message) (notification.Mess
 				msg.Meta = map[string]string{}
 			}
 			msg.Meta[name] = v
+		}
+	}
+	if m.Kind == notification.KindOnCallUsers {
+		msg.ScheduleID, msg.ScheduleName = p["schedule_id"], p["schedule_name"]
+		var users []struct{ ID, Name string }
+		if err := json.Unmarshal([]byte(p["users"]), &users); err != nil {
+			return msg, err
+		}
+		base := a.linkBase()
+		if base != "" {
+			msg.ScheduleURL = base + "/schedules/" + msg.ScheduleID
+		}
+		msg.OnCall = []notification.OnCallUser{}
+		for _, u := range users {
+			ou := notification.OnCallUser{ID: u.ID, Name: u.Name}
+			if base != "" {
+				ou.URL = base + "/users/" + u.ID
+			}
+			msg.OnCall = append(msg.OnCall, ou)
 		}
 	}
 	if base := a.linkBase(); base != "" && m.AlertID != 0 {
