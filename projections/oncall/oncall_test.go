@@ -34,7 +34,7 @@ type fixture struct {
 	}
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	pool := pgtest.NewPool(t)
 	store := pgstore.New(events.NewRegistry())
@@ -49,7 +49,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) settle(t *testing.T) {
+func (f *fixture) settle(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
