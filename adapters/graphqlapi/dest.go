@@ -20,6 +20,7 @@ import (
 	"github.com/oncallhq/goalert/domain/escalation"
 	"github.com/oncallhq/goalert/domain/notification"
 	"github.com/oncallhq/goalert/events"
+	"github.com/oncallhq/goalert/projections/oncall"
 	"github.com/oncallhq/goalert/projections/users"
 )
 
@@ -208,7 +209,7 @@ func (d destRes) DisplayInfo(ctx context.Context) (displayInfo, error) {
 }
 
 // destText is how a destination reads: a formatted phone number, an email
-// address, a webhook's host, a user's name. Schedules, rotations and Slack
+// address, a webhook's host, a user's, schedule's or rotation's name. Slack
 // ids read as their ids.
 func (r *resolver) destText(ctx context.Context, d events.Dest) (string, error) {
 	switch d.Type {
@@ -222,8 +223,36 @@ func (r *resolver) destText(ctx context.Context, d events.Dest) (string, error) 
 		return u.Host, nil
 	case escalation.ActionUser:
 		return r.userName(ctx, d.Args["user_id"])
+	case escalation.ActionSchedule:
+		return r.scheduleName(ctx, d.Args["schedule_id"])
+	case escalation.ActionRotation:
+		return r.rotationName(ctx, d.Args["rotation_id"])
 	}
 	return mainArg(d), nil
+}
+
+// scheduleName is a schedule's name, or its id when the schedule is gone.
+func (r *resolver) scheduleName(ctx context.Context, id string) (string, error) {
+	s, err := r.d.OnCall.Schedule(ctx, id)
+	if errors.Is(err, oncall.ErrNotFound) {
+		return id, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return s.Name, nil
+}
+
+// rotationName is a rotation's name, or its id when the rotation is gone.
+func (r *resolver) rotationName(ctx context.Context, id string) (string, error) {
+	rot, err := r.d.OnCall.Rotation(ctx, id)
+	if errors.Is(err, oncall.ErrNotFound) {
+		return id, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return rot.Name, nil
 }
 
 // userName is a user's name, or their id when the user is gone.

@@ -21,6 +21,7 @@ import (
 	"github.com/oncallhq/goalert/domain/user"
 	"github.com/oncallhq/goalert/events"
 	"github.com/oncallhq/goalert/projections/alerts"
+	"github.com/oncallhq/goalert/projections/oncall"
 	"github.com/oncallhq/goalert/projections/paging"
 	"github.com/oncallhq/goalert/projections/services"
 	"github.com/oncallhq/goalert/projections/users"
@@ -48,7 +49,10 @@ type Deps struct {
 	Alerts   alerts.Reader
 	// Paging is read for contact methods, notification rules,
 	// escalation policies and heartbeat monitors.
-	Paging    paging.Reader
+	Paging paging.Reader
+	// OnCall is read for rotations, schedules, overrides, calendar
+	// subscriptions and who is on call.
+	OnCall    oncall.Reader
 	PublicURL string
 	Logger    *slog.Logger
 	// EmailDomain is the domain of email integration keys' addresses

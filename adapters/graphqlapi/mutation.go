@@ -413,6 +413,14 @@ func (r *resolver) DeleteAll(ctx context.Context, args struct{ Input *[]targetIn
 			res, err = r.d.Commands.DeletePolicy(ctx, string(t.ID))
 		case "heartbeatMonitor":
 			res, err = r.d.Commands.DeleteHeartbeatMonitor(ctx, string(t.ID))
+		case "rotation":
+			res, err = r.d.Commands.DeleteRotation(ctx, string(t.ID))
+		case "schedule":
+			res, err = r.d.Commands.DeleteSchedule(ctx, string(t.ID))
+		case "userOverride":
+			res, err = r.d.Commands.DeleteUserOverride(ctx, string(t.ID))
+		case "calendarSubscription":
+			res, err = r.deleteCalendarSubscription(ctx, string(t.ID))
 		default:
 			err = domain.FieldErrorf("input", "deleting a %s is not possible here", t.Type)
 		}

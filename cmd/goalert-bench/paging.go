@@ -194,6 +194,25 @@ func (ps *pagingServer) trigger(ctx context.Context, client *http.Client, key, s
 	return out.AlertID, json.NewDecoder(resp.Body).Decode(&out)
 }
 
+// startOneUser starts the server with one user ("oncall", at the sink's
+// /oncall) paged by a service's two-step policy (delay minutes), and
+// returns the service's generic key.
+func startOneUser(ctx context.Context, c common, stderr io.Writer, name string, delay int) (*pagingServer, string, error) {
+	ps, err := startPagingServer(ctx, c, stderr)
+	if err != nil {
+		return nil, "", err
+	}
+	uid, err := ps.user(ctx, "oncall")
+	if err == nil {
+		var key string
+		if key, err = ps.service(ctx, name, uid, delay); err == nil {
+			return ps, key, nil
+		}
+	}
+	ps.stop()
+	return nil, "", err
+}
+
 type pageResult struct {
 	Workload string  `json:"workload"`
 	Alerts   int     `json:"alerts"`
@@ -214,19 +233,11 @@ func runPage(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	ps, err := startPagingServer(ctx, c, stderr)
+	ps, key, err := startOneUser(ctx, c, stderr, "page", 60)
 	if err != nil {
 		return err
 	}
 	defer ps.stop()
-	uid, err := ps.user(ctx, "oncall")
-	if err != nil {
-		return err
-	}
-	key, err := ps.service(ctx, "page", uid, 60)
-	if err != nil {
-		return err
-	}
 	client := &http.Client{}
 	sent := map[int64]time.Time{}
 	tick := time.NewTicker(time.Duration(float64(time.Second) / *rate))
@@ -367,19 +378,11 @@ func runTimers(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	ps, err := startPagingServer(ctx, c, stderr)
+	ps, key, err := startOneUser(ctx, c, stderr, "timers", 1)
 	if err != nil {
 		return err
 	}
 	defer ps.stop()
-	uid, err := ps.user(ctx, "oncall")
-	if err != nil {
-		return err
-	}
-	key, err := ps.service(ctx, "timers", uid, 1)
-	if err != nil {
-		return err
-	}
 	client := &http.Client{}
 	for i := range *n {
 		if _, err := ps.trigger(ctx, client, key, fmt.Sprintf("timer %d", i)); err != nil {

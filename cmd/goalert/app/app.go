@@ -235,6 +235,7 @@ func (a *App) routes(ctx context.Context) error {
 		Commands: a.Commands, WaitFor: a.waitForReadModels,
 		Users: a.Users, Services: a.Services, Alerts: a.Alerts, Config: a.settings,
 		Paging:    paging.Reader{Pool: a.Pool},
+		OnCall:    oncall.Reader{Pool: a.Pool},
 		Log:       graphqlapi.EventLog{Store: a.Store, DB: a.Pool},
 		PublicURL: strings.TrimSuffix(a.cfg.PublicURL, "/"), Logger: a.log,
 		EmailDomain: a.cfg.EmailIntegrationDomain,
