@@ -31,36 +31,15 @@ func (r *resolver) EscalationPolicy(ctx context.Context, args struct{ ID graphql
 	return r.policyByID(ctx, string(args.ID))
 }
 
-type policySearch struct {
-	First          int32
-	After          string
-	Search         string
-	Omit           *[]graphql.ID
-	FavoritesOnly  bool
-	FavoritesFirst bool
-}
-
-// EscalationPolicies lists policies by name. The cursor is the last
-// policy's name, which is unique regardless of case.
-func (r *resolver) EscalationPolicies(ctx context.Context, args struct{ Input *policySearch }) (*policyConn, error) {
-	in := policySearch{First: 15}
-	if args.Input != nil {
-		in = *args.Input
-	}
-	limit := pageSize(in.First)
-	list, err := r.d.Paging.Policies(ctx, in.Search, decodeCursor(in.After), limit+1+omitCount(in.Omit))
+func (r *resolver) EscalationPolicies(ctx context.Context, args struct{ Input *nameSearch }) (*policyConn, error) {
+	list, page, err := byName(args.Input, func(search, after string, limit int) ([]paging.Policy, error) {
+		return r.d.Paging.Policies(ctx, search, after, limit)
+	}, func(v paging.Policy) string { return v.ID }, func(v paging.Policy) string { return v.Name })
 	if err != nil {
 		return nil, err
 	}
-	c := &policyConn{}
+	c := &policyConn{page: page}
 	for _, p := range list {
-		if omitted(in.Omit, p.ID) {
-			continue
-		}
-		if len(c.nodes) == limit {
-			c.page = pageInfo{cursor: encodeCursor(c.nodes[len(c.nodes)-1].p.Name), more: true}
-			break
-		}
 		c.nodes = append(c.nodes, &policyRes{p, r})
 	}
 	return c, nil

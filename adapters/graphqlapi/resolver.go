@@ -188,34 +188,15 @@ func (r *resolver) Service(ctx context.Context, args struct{ ID graphql.ID }) (*
 	return r.serviceByID(ctx, string(args.ID))
 }
 
-type serviceSearch struct {
-	First          int32
-	After          string
-	Search         string
-	Omit           *[]graphql.ID
-	FavoritesOnly  bool
-	FavoritesFirst bool
-}
-
-func (r *resolver) Services(ctx context.Context, args struct{ Input *serviceSearch }) (*serviceConn, error) {
-	in := serviceSearch{First: 15}
-	if args.Input != nil {
-		in = *args.Input
-	}
-	limit := pageSize(in.First)
-	list, err := r.d.Services.Search(ctx, in.Search, decodeCursor(in.After), limit+1+omitCount(in.Omit))
+func (r *resolver) Services(ctx context.Context, args struct{ Input *nameSearch }) (*serviceConn, error) {
+	list, page, err := byName(args.Input, func(search, after string, limit int) ([]services.Service, error) {
+		return r.d.Services.Search(ctx, search, after, limit)
+	}, func(v services.Service) string { return v.ID }, func(v services.Service) string { return v.Name })
 	if err != nil {
 		return nil, err
 	}
-	c := &serviceConn{}
+	c := &serviceConn{page: page}
 	for _, s := range list {
-		if omitted(in.Omit, s.ID) {
-			continue
-		}
-		if len(c.nodes) == limit {
-			c.page = pageInfo{cursor: encodeCursor(c.nodes[len(c.nodes)-1].s.Name), more: true}
-			break
-		}
 		c.nodes = append(c.nodes, &serviceRes{s, r})
 	}
 	return c, nil

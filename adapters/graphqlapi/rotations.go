@@ -43,7 +43,8 @@ func (r *resolver) Rotation(ctx context.Context, args struct{ ID graphql.ID }) (
 	return r.rotationByID(ctx, string(args.ID))
 }
 
-// nameSearch is the search input of rotations and schedules.
+// nameSearch is the search input of lists ordered by a name that is
+// unique regardless of case: services, policies, rotations, schedules.
 type nameSearch struct {
 	First          int32
 	After          string
@@ -53,27 +54,43 @@ type nameSearch struct {
 	FavoritesFirst bool
 }
 
+// byName returns one page of a name-ordered search: fetch is asked for a
+// page and one more (plus room for the omitted ids), and the cursor is the
+// last name shown.
+func byName[T any](in *nameSearch, fetch func(search, after string, limit int) ([]T, error), id, name func(T) string) ([]T, pageInfo, error) {
+	q := nameSearch{First: 15}
+	if in != nil {
+		q = *in
+	}
+	limit := pageSize(q.First)
+	list, err := fetch(q.Search, decodeCursor(q.After), limit+1+omitCount(q.Omit))
+	if err != nil {
+		return nil, pageInfo{}, err
+	}
+	var out []T
+	for _, v := range list {
+		if omitted(q.Omit, id(v)) {
+			continue
+		}
+		if len(out) == limit {
+			return out, pageInfo{cursor: encodeCursor(name(out[len(out)-1])), more: true}, nil
+		}
+		out = append(out, v)
+	}
+	return out, pageInfo{}, nil
+}
+
 // Rotations lists rotations by name; the cursor is the last rotation's
 // name, which is unique regardless of case.
 func (r *resolver) Rotations(ctx context.Context, args struct{ Input *nameSearch }) (*rotationConn, error) {
-	in := nameSearch{First: 15}
-	if args.Input != nil {
-		in = *args.Input
-	}
-	limit := pageSize(in.First)
-	list, err := r.d.OnCall.Rotations(ctx, in.Search, decodeCursor(in.After), limit+1+omitCount(in.Omit))
+	list, page, err := byName(args.Input, func(search, after string, limit int) ([]oncall.Rotation, error) {
+		return r.d.OnCall.Rotations(ctx, search, after, limit)
+	}, func(v oncall.Rotation) string { return v.ID }, func(v oncall.Rotation) string { return v.Name })
 	if err != nil {
 		return nil, err
 	}
-	c := &rotationConn{}
+	c := &rotationConn{page: page}
 	for _, rot := range list {
-		if omitted(in.Omit, rot.ID) {
-			continue
-		}
-		if len(c.nodes) == limit {
-			c.page = pageInfo{cursor: encodeCursor(c.nodes[len(c.nodes)-1].rot.Name), more: true}
-			break
-		}
 		c.nodes = append(c.nodes, &rotationRes{rot, r})
 	}
 	return c, nil

@@ -86,24 +86,14 @@ func (r *resolver) Schedule(ctx context.Context, args struct{ ID graphql.ID }) (
 // Schedules lists schedules by name; the cursor is the last schedule's
 // name, which is unique regardless of case.
 func (r *resolver) Schedules(ctx context.Context, args struct{ Input *nameSearch }) (*scheduleConn, error) {
-	in := nameSearch{First: 15}
-	if args.Input != nil {
-		in = *args.Input
-	}
-	limit := pageSize(in.First)
-	list, err := r.d.OnCall.Schedules(ctx, in.Search, decodeCursor(in.After), limit+1+omitCount(in.Omit))
+	list, page, err := byName(args.Input, func(search, after string, limit int) ([]oncall.Schedule, error) {
+		return r.d.OnCall.Schedules(ctx, search, after, limit)
+	}, func(v oncall.Schedule) string { return v.ID }, func(v oncall.Schedule) string { return v.Name })
 	if err != nil {
 		return nil, err
 	}
-	c := &scheduleConn{}
+	c := &scheduleConn{page: page}
 	for _, s := range list {
-		if omitted(in.Omit, s.ID) {
-			continue
-		}
-		if len(c.nodes) == limit {
-			c.page = pageInfo{cursor: encodeCursor(c.nodes[len(c.nodes)-1].s.Name), more: true}
-			break
-		}
 		c.nodes = append(c.nodes, &scheduleRes{s, r})
 	}
 	return c, nil
