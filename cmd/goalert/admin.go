@@ -144,11 +144,13 @@ func scanEventLine(row pgx.Row) (eventLine, error) {
 	return l, nil
 }
 
+// lineFromEnvelope is an event as people see it (show, tail, audit):
+// secret fields are masked. Exports keep payloads whole (scanEventLine).
 func lineFromEnvelope(env events.Envelope) eventLine {
 	meta, _ := json.Marshal(env.Metadata) // a struct of strings always encodes
 	return eventLine{
 		Position: env.Position, TransactionID: env.TransactionID, StreamID: env.StreamID, Version: env.Version,
-		EventID: env.ID, Name: env.Name, SchemaVersion: env.SchemaVersion, Payload: env.Payload,
+		EventID: env.ID, Name: env.Name, SchemaVersion: env.SchemaVersion, Payload: json.RawMessage(events.Redact(env.Payload)),
 		Metadata: meta, OccurredAt: env.OccurredAt, RecordedAt: env.RecordedAt,
 	}
 }

@@ -236,7 +236,14 @@ func TestAdmin_eventsShow(t *testing.T) {
 		}
 	}
 
+	if !strings.Contains(r.stdout, `"password_hash":"`+events.Masked+`"`) || strings.Contains(r.stdout, "$2a$") {
+		t.Errorf("events show: want the password hash masked, got:\n%s", r.stdout)
+	}
+
 	r = mustRun(t, "events", "show", stream, "--db-url", f.url, "--json")
+	if strings.Contains(r.stdout, "$2a$") {
+		t.Errorf("events show --json shows a password hash:\n%s", r.stdout)
+	}
 	evs := decodeLines(t, r.stdout)
 	if len(evs) != 2 || evs[0].Name != "user.created" || evs[1].Version != 2 || evs[0].StreamID != stream {
 		t.Errorf("events show --json: got %+v", evs)
