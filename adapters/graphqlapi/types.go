@@ -224,7 +224,12 @@ func (k *keyRes) Href() string {
 	case "pagerduty":
 		return base + "/v2/enqueue"
 	case "email":
-		if d := k.r.d.EmailDomain; d != "" {
+		// The built-in SMTP server's domain, else the Mailgun route's.
+		d := k.r.d.EmailDomain
+		if d == "" && k.r.d.Config != nil {
+			d = k.r.d.Config.Current().String("Mailgun.EmailDomain")
+		}
+		if d != "" {
 			return "mailto:" + k.k.ID + "@" + d
 		}
 		return "mailto:" + k.k.ID

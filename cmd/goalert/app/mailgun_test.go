@@ -93,6 +93,14 @@ func TestMailgun_Incoming(t *testing.T) {
 
 	setConfig(t, h, admin.Token, "Mailgun.Enable", "true", "Mailgun.APIKey", mailgunAPIKey, "Mailgun.EmailDomain", domain)
 
+	// Without a built-in SMTP domain, email keys are addressed at the
+	// Mailgun route's domain.
+	var keyOut struct{ IntegrationKey struct{ Href string } }
+	mustGQL(t, h, admin.Token, `query($id: ID!) { integrationKey(id: $id) { href } }`, map[string]any{"id": emailKey}, &keyOut)
+	if want := "mailto:" + emailKey + "@" + domain; keyOut.IntegrationKey.Href != want {
+		t.Errorf("email key href: got %q, want %q", keyOut.IntegrationKey.Href, want)
+	}
+
 	t.Run("a signed forward creates an alert", func(t *testing.T) {
 		r := postMultipart(t, endpoint, mailgunForm(mailgunAPIKey, emailKey+"@"+domain, "Disk full on db-1", "/var is at 99%\nsecond line"))
 		if r.Status != http.StatusOK {
