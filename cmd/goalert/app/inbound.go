@@ -50,9 +50,9 @@ func (a *App) actAs(ctx context.Context, d notification.Dest, source string) (co
 	if err != nil || uid == "" {
 		return ctx, "", err
 	}
-	name := ""
-	if u, err := a.Users.ByID(ctx, uid); err == nil {
-		name = u.Name
+	name, err := a.Commands.UserName(ctx, uid)
+	if err != nil {
+		return ctx, "", err
 	}
 	return events.WithMetadata(ctx, events.Metadata{Actor: "user:" + uid, ActorName: name, Source: source}), uid, nil
 }
