@@ -25,17 +25,15 @@ func (h *Handler) SigningKeys(ctx context.Context) ([]events.SigningKeyCreated, 
 	if err != nil {
 		return nil, err
 	}
-	out := make([]events.SigningKeyCreated, 0, len(envs))
+	evs := make([]events.Event, 0, len(envs))
 	for _, env := range envs {
 		e, err := h.store.Registry().DecodeEnvelope(env)
 		if err != nil {
 			return nil, err
 		}
-		if k, ok := e.(events.SigningKeyCreated); ok {
-			out = append(out, k)
-		}
+		evs = append(evs, e)
 	}
-	return out, nil
+	return foldSigningKeys(evs), nil
 }
 
 // AddFirstSigningKey stores k if no key exists yet. When several instances

@@ -75,6 +75,7 @@ func registerAll(r *Registry) {
 	r.Register(ConfigValueSet{})
 
 	r.Register(SigningKeyCreated{})
+	r.Register(SigningKeyResealed{})
 	r.Register(SessionStarted{})
 	r.Register(SessionEnded{})
 	r.Register(SignInFailed{})

@@ -9,6 +9,15 @@ type SigningKeyCreated struct {
 
 func (SigningKeyCreated) EventName() string { return "auth.signing_key_created" }
 
+// SigningKeyResealed: a signing key was encrypted again, with the current
+// data encryption key; this ciphertext replaces the earlier one.
+type SigningKeyResealed struct {
+	KeyID               string `json:"key_id"`
+	EncryptedPrivateKey string `json:"encrypted_private_key"`
+}
+
+func (SigningKeyResealed) EventName() string { return "auth.signing_key_resealed" }
+
 // SessionStarted: a user signed in.
 type SessionStarted struct {
 	SessionID string `json:"session_id"`

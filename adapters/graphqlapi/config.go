@@ -12,6 +12,9 @@ type ConfigStore interface {
 	Current() config.Values
 	// Set stores values by id, all or nothing (see commands.SetConfig).
 	Set(ctx context.Context, values map[string]string) error
+	// ReEncrypt seals every secret again with the current data encryption
+	// key (see commands.ReEncryptSecrets).
+	ReEncrypt(ctx context.Context) error
 }
 
 // Config lists config values: with all, every one (admins only);
@@ -51,6 +54,19 @@ func (r *resolver) SetConfig(ctx context.Context, args struct {
 		values[v.ID] = v.Value
 	}
 	if err := r.d.Config.Set(ctx, values); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// ReEncryptKeyringsAndConfig seals every stored secret (admin config
+// secrets, session signing keys) again with the current data encryption
+// key, so that --data-encryption-key-old can be retired. Admins only.
+func (r *resolver) ReEncryptKeyringsAndConfig(ctx context.Context) (bool, error) {
+	if err := requireAdmin(ctx); err != nil {
+		return false, err
+	}
+	if err := r.d.Config.ReEncrypt(ctx); err != nil {
 		return false, err
 	}
 	return true, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/oncallhq/goalert/adapters/keyring"
 	"github.com/oncallhq/goalert/adapters/mailgun"
 	"github.com/oncallhq/goalert/commands"
+	"github.com/oncallhq/goalert/domain"
 	"github.com/oncallhq/goalert/domain/config"
 )
 
@@ -72,6 +73,27 @@ func (c *adminConfig) Set(ctx context.Context, values map[string]string) error {
 	return nil
 }
 
+// ReEncrypt seals every secret sealed with the old data encryption key (or
+// stored unencrypted) again with the current one.
+func (c *adminConfig) ReEncrypt(ctx context.Context) error {
+	if !c.kr.CanEncrypt() {
+		return domain.Invalid("no_encryption_key", "the server has no --data-encryption-key to encrypt with")
+	}
+	n, err := c.cmds.ReEncryptSecrets(ctx, func(sealed string) (string, bool, error) {
+		plain, rotated, err := c.kr.DecryptString(sealed)
+		if err != nil || !rotated {
+			return sealed, false, err
+		}
+		v, err := c.kr.EncryptString(plain)
+		return v, err == nil, err
+	})
+	if err != nil {
+		return err
+	}
+	c.app.log.Info("secrets sealed again with the current data encryption key", "count", n)
+	return c.refresh(ctx)
+}
+
 func (c *adminConfig) seal(secret string) (string, error) { return c.app.seal(c.kr, []byte(secret)) }
 
 func (c *adminConfig) open(sealed string) (string, error) {
@@ -124,3 +146,7 @@ func (a *App) configRoutes(e *echo.Echo, mw echo.MiddlewareFunc) {
 // AdminConfig returns the admin config as this instance currently sees
 // it: General.PublicURL from the flag, secrets decrypted.
 func (a *App) AdminConfig() config.Values { return a.settings.Current() }
+
+// ConfigValues returns the admin config as this instance sees it, secrets
+// decrypted.
+func (a *App) ConfigValues() config.Values { return a.settings.Current() }

@@ -358,3 +358,41 @@ func TestConfig_SecondInstance(t *testing.T) {
 		t.Logf("%q reached the second instance after %v", name, time.Since(changed).Round(time.Millisecond))
 	}
 }
+
+// After the data encryption key changes (the old one given as
+// --data-encryption-key-old), reEncryptKeyringsAndConfig seals every
+// secret with the new key, and the old key can then be dropped.
+func TestConfig_reEncryptAfterKeyChange(t *testing.T) {
+	h := apptest.New(t, withEncryptionKey)
+	admin := newAccount(t, h, "Admin", "admin", user.RoleAdmin)
+	setConfig(t, h, admin.Token, "Mailgun.Enable", "true", "Mailgun.APIKey", "key-before-rotation", "Mailgun.EmailDomain", "alerts.example.com")
+	url := h.DBURL
+	h.Stop()
+
+	rotated := func(c *app.Config) {
+		c.DataEncryptionKey, c.DataEncryptionKeyOld = "the new data encryption key", "app test data encryption key"
+	}
+	h2 := apptest.New(t, apptest.DBURL(url), rotated)
+	token := signIn(t, h2, "admin", testPassword)
+	var out struct{ ReEncryptKeyringsAndConfig bool }
+	mustGQL(t, h2, token, `mutation { reEncryptKeyringsAndConfig }`, nil, &out)
+	if !out.ReEncryptKeyringsAndConfig {
+		t.Fatal("reEncryptKeyringsAndConfig returned false")
+	}
+	plain := newAccount(t, h2, "Plain", "plain", user.RoleUser)
+	if _, errs := gql(t, h2, plain.Token, `mutation { reEncryptKeyringsAndConfig }`, nil); len(errs) == 0 {
+		t.Error("a plain user re-encrypted the secrets")
+	}
+	h2.Stop()
+
+	// The old key is gone: the server still starts, signs in, and the
+	// secret is intact.
+	h3 := apptest.New(t, apptest.DBURL(url), func(c *app.Config) { c.DataEncryptionKey = "the new data encryption key" })
+	token = signIn(t, h3, "admin", testPassword)
+	if token == "" {
+		t.Fatal("no session after re-encryption")
+	}
+	if got := h3.ConfigValues().String("Mailgun.APIKey"); got != "key-before-rotation" {
+		t.Errorf("Mailgun.APIKey after re-encryption: got %q", got)
+	}
+}
