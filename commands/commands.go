@@ -38,6 +38,8 @@ type Handler struct {
 	work func()
 	// onCall resolves schedule and rotation targets.
 	onCall OnCallResolver
+	// readModels waits until the read models have passed a checkpoint.
+	readModels func(context.Context, events.Checkpoint) error
 }
 
 // Option configures a Handler.
@@ -50,6 +52,12 @@ func OnCommit(fn func(events.Checkpoint)) Option { return func(h *Handler) { h.c
 // OnWork registers fn to be called after every transaction that gave the
 // paging engine work: an alert to escalate, a message to send.
 func OnWork(fn func()) Option { return func(h *Handler) { h.work = fn } }
+
+// WithReadModels lets commands that find their work through read models
+// wait until those have caught up with a checkpoint.
+func WithReadModels(wait func(context.Context, events.Checkpoint) error) Option {
+	return func(h *Handler) { h.readModels = wait }
+}
 
 // MaxRetries bounds how many times a command is re-run after losing a race
 // with another writer (default 8).

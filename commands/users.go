@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -123,9 +124,14 @@ func (h *Handler) UpdateUser(ctx context.Context, id string, name, email *string
 	})
 }
 
-// DeleteUser deletes a user and frees their username.
+// DeleteUser deletes a user, frees their username and their contact
+// methods' destinations, then runs CleanUpDeletedUser. The deletion stands
+// even when the clean-up fails; its error is returned with the Result of
+// what was written. Deleting a user deleted before runs the clean-up again
+// (finishing one that was interrupted) and is not an error; a user that
+// never existed is user.ErrNotFound.
 func (h *Handler) DeleteUser(ctx context.Context, id string) (Result, error) {
-	return h.Do(ctx, func(ctx context.Context, tx *Tx) error {
+	res, err := h.Do(ctx, func(ctx context.Context, tx *Tx) error {
 		u, version, err := loadUser(ctx, tx, id)
 		if err != nil {
 			return err
@@ -146,6 +152,19 @@ func (h *Handler) DeleteUser(ctx context.Context, id string) (Result, error) {
 		}
 		return tx.Append(ctx, user.Stream(id), version, evs...)
 	})
+	if err != nil && !errors.Is(err, user.ErrNotFound) {
+		return Result{}, err
+	}
+	// A user not found may have been deleted before: the clean-up tells
+	// them from one that never existed, which it reports as
+	// user.ErrNotFound.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanUpTimeout)
+	defer cancel()
+	more, err := h.cleanUpDeletedUser(cctx, id)
+	if more.Last.After(res.Last) {
+		res = more
+	}
+	return res, err
 }
 
 func (h *Handler) updateUser(ctx context.Context, id string, decide func(*user.User) ([]events.Event, error)) (Result, error) {

@@ -172,6 +172,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		a.Runner.Notify(cp)
 	}), commands.WithOnCall(func(ctx context.Context, kind, id string, t time.Time) ([]string, error) {
 		return a.Commands.OnCallAt(ctx, kind, id, t)
+	}), commands.WithReadModels(func(ctx context.Context, cp events.Checkpoint) error {
+		return a.Runner.WaitFor(ctx, cp, "paging", "oncall")
 	}), commands.GroupCommit(time.Millisecond, 64), commands.OnWork(func() {
 		if a.pager != nil {
 			a.pager.Wake()
