@@ -24,15 +24,22 @@ const OnCallChangeCheck = 30 * time.Second
 // schedule's zone. It returns how many rules it handled.
 func (h *Handler) NotifyOnCall(ctx context.Context) (int, error) {
 	now := h.clock.Now()
-	// Follow the rules as the read model has them: new rules start now,
-	// removed ones are forgotten.
-	if _, err := h.pool.Exec(ctx, `INSERT INTO oncall_notify_state (rule_id, schedule_id, next_at)
-		SELECT id, schedule_id, $1 FROM schedule_oncall_notification_rules ON CONFLICT (rule_id) DO NOTHING`, now); err != nil {
+	// Follow the rules as the read model has them (new rules start now,
+	// removed ones are forgotten) and see whether any is due, in one round
+	// trip: this runs on every engine pass.
+	var due bool
+	if err := h.pool.QueryRow(ctx, `WITH ins AS (
+			INSERT INTO oncall_notify_state (rule_id, schedule_id, next_at)
+			SELECT id, schedule_id, $1 FROM schedule_oncall_notification_rules ON CONFLICT (rule_id) DO NOTHING
+		), del AS (
+			DELETE FROM oncall_notify_state s WHERE NOT EXISTS
+				(SELECT 1 FROM schedule_oncall_notification_rules r WHERE r.id = s.rule_id)
+		)
+		SELECT EXISTS (SELECT 1 FROM oncall_notify_state WHERE next_at <= $1)`, now).Scan(&due); err != nil {
 		return 0, fmt.Errorf("on-call notification rules: %w", err)
 	}
-	if _, err := h.pool.Exec(ctx, `DELETE FROM oncall_notify_state s WHERE NOT EXISTS
-		(SELECT 1 FROM schedule_oncall_notification_rules r WHERE r.id = s.rule_id)`); err != nil {
-		return 0, fmt.Errorf("on-call notification rules: %w", err)
+	if !due {
+		return 0, nil
 	}
 	n := 0
 	ctx = events.WithMetadata(ctx, engineMeta)
