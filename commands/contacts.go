@@ -106,13 +106,9 @@ func (h *Handler) UpdateContactMethod(ctx context.Context, userID, cmID string, 
 // its destination.
 func (h *Handler) RemoveContactMethod(ctx context.Context, userID, cmID string) (Result, error) {
 	return h.Do(ctx, func(ctx context.Context, tx *Tx) error {
-		u, version, err := loadUser(ctx, tx, userID)
+		u, cm, version, err := loadContactMethod(ctx, tx, userID, cmID)
 		if err != nil {
 			return err
-		}
-		cm := u.ContactMethod(cmID)
-		if cm == nil {
-			return user.ErrContactMethodNotFound
 		}
 		evs, err := u.RemoveContactMethod(cmID)
 		if err != nil {
@@ -145,13 +141,9 @@ func (h *Handler) SendVerification(ctx context.Context, userID, cmID string) (Re
 		return Result{}, err
 	}
 	return h.Do(ctx, func(ctx context.Context, tx *Tx) error {
-		u, version, err := loadUser(ctx, tx, userID)
+		u, cm, version, err := loadContactMethod(ctx, tx, userID, cmID)
 		if err != nil {
 			return err
-		}
-		cm := u.ContactMethod(cmID)
-		if cm == nil {
-			return user.ErrContactMethodNotFound
 		}
 		msgID, err := tx.enqueue(ctx, queued{Kind: notification.KindVerification, UserID: userID, ContactMethodID: cmID,
 			Dest: events.Dest{Type: cm.Dest.Type, Args: cm.Dest.Args}, Payload: map[string]string{"code": code}})
@@ -186,13 +178,9 @@ func (h *Handler) VerifyContactMethod(ctx context.Context, userID, cmID, code st
 // most one test or verification message a minute.
 func (h *Handler) TestContactMethod(ctx context.Context, userID, cmID string) (Result, error) {
 	return h.Do(ctx, func(ctx context.Context, tx *Tx) error {
-		u, version, err := loadUser(ctx, tx, userID)
+		u, cm, version, err := loadContactMethod(ctx, tx, userID, cmID)
 		if err != nil {
 			return err
-		}
-		cm := u.ContactMethod(cmID)
-		if cm == nil {
-			return user.ErrContactMethodNotFound
 		}
 		if cm.Disabled {
 			return user.ErrContactMethodDisabled
@@ -276,4 +264,17 @@ func (h *Handler) SetEnabledByNumber(ctx context.Context, number string, enabled
 		}
 	}
 	return nil
+}
+
+// loadContactMethod loads a live user and one of their contact methods.
+func loadContactMethod(ctx context.Context, tx *Tx, userID, cmID string) (*user.User, *user.ContactMethod, int64, error) {
+	u, version, err := loadUser(ctx, tx, userID)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	cm := u.ContactMethod(cmID)
+	if cm == nil {
+		return nil, nil, 0, user.ErrContactMethodNotFound
+	}
+	return u, cm, version, nil
 }
