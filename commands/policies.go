@@ -3,6 +3,8 @@ package commands
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,6 +55,9 @@ func (h *Handler) CreatePolicy(ctx context.Context, c CreatePolicy) (string, []s
 			return err
 		}
 		for i, s := range c.Steps {
+			if err := checkTargets(ctx, tx, s.Actions); err != nil {
+				return err
+			}
 			more, err := p.AddStep(stepIDs[i], s.DelayMinutes, s.Actions, maxSteps, maxActions)
 			if err != nil {
 				return err
@@ -193,6 +198,9 @@ func (h *Handler) AddPolicyStep(ctx context.Context, policyID string, s NewStep)
 		if err != nil {
 			return err
 		}
+		if err := checkTargets(ctx, tx, s.Actions); err != nil {
+			return err
+		}
 		evs, err := p.AddStep(id, s.DelayMinutes, s.Actions, maxSteps, maxActions)
 		if err != nil {
 			return err
@@ -226,6 +234,17 @@ func (h *Handler) UpdatePolicyStep(ctx context.Context, policyID, stepID string,
 			d = *delay
 		}
 		if actions != nil {
+			// Only targets the step did not have are checked: one deleted
+			// since (a rotation, say) must not block removing another.
+			var added []events.Dest
+			for _, n := range actions {
+				if !slices.ContainsFunc(cur.Actions, func(o events.Dest) bool { return o.Type == n.Type && maps.Equal(o.Args, n.Args) }) {
+					added = append(added, n)
+				}
+			}
+			if err := checkTargets(ctx, tx, added); err != nil {
+				return err
+			}
 			a = actions
 		}
 		_, maxActions, err := stepLimits(ctx, tx)

@@ -7,6 +7,7 @@ package app_test
 // receiver on loopback.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/oncallhq/goalert/adapters/webhook/webhooktest"
 	"github.com/oncallhq/goalert/cmd/goalert/app/apptest"
+	"github.com/oncallhq/goalert/commands"
 	"github.com/oncallhq/goalert/domain/user"
 )
 
@@ -400,7 +402,16 @@ func TestGraphQL_EscalationPolicies(t *testing.T) {
 	p := newPagingAPI(t)
 	h := p.h
 	bob := newAccount(t, h, "Bob", "bob", user.RoleUser)
-	sched, rot := uuid.NewString(), uuid.NewString()
+	ctx := context.Background()
+	sched, _, err := h.Commands.CreateSchedule(ctx, commands.CreateSchedule{Name: "Storefront", TimeZone: "UTC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rot, _, err := h.Commands.CreateRotation(ctx, commands.CreateRotation{Name: "Storefront rotation", Type: "weekly", ShiftLength: 1,
+		Start: apptest.Start, TimeZone: "UTC", UserIDs: []string{bob.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	const create = `mutation($in: CreateEscalationPolicyInput!) { createEscalationPolicy(input: $in) { ` + policyFieldsGQL + ` } }`
 	var created struct{ CreateEscalationPolicy *gqlPolicy }

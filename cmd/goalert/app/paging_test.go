@@ -17,6 +17,7 @@ import (
 	"github.com/oncallhq/goalert/cmd/goalert/app"
 	"github.com/oncallhq/goalert/cmd/goalert/app/apptest"
 	"github.com/oncallhq/goalert/commands"
+	"github.com/oncallhq/goalert/domain"
 	"github.com/oncallhq/goalert/domain/escalation"
 	"github.com/oncallhq/goalert/domain/notification"
 	"github.com/oncallhq/goalert/domain/user"
@@ -663,5 +664,15 @@ func TestPaging_policyInUseCannotBeDeleted(t *testing.T) {
 	unused := env.policy(t, "Unused", 0, step(5, u))
 	if _, err := env.h.Commands.DeletePolicy(context.Background(), unused); err != nil {
 		t.Fatalf("deleting an unused policy: %v", err)
+	}
+}
+
+func TestPaging_stepTargetsMustExist(t *testing.T) {
+	env := newPagingEnv(t)
+	ctx := context.Background()
+	ghost := "9e7e1f5a-0000-4000-8000-000000000001"
+	_, _, _, err := env.h.Commands.CreatePolicy(ctx, commands.CreatePolicy{Name: "Ghost", Steps: []commands.NewStep{step(5, ghost)}})
+	if domain.KindOf(err) != domain.KindInvalid {
+		t.Fatalf("a step paging a user that does not exist: got %v, want an invalid-input error", err)
 	}
 }
