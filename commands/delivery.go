@@ -175,6 +175,9 @@ func (h *Handler) RecordOutcome(ctx context.Context, m Message, o Outcome) error
 				payload = CASE WHEN dest->>'type' = 'builtin-twilio-voice' THEN payload ELSE payload - 'code' END WHERE id = $1`, m.ID, reason); err != nil {
 				return err
 			}
+			if err := settleBundled(ctx, tx, m, dest, notification.StateFailed, reason); err != nil {
+				return err
+			}
 			return tx.Append(ctx, MessageStream(m.ID), -1, events.NotificationFailed{MessageID: m.ID, Kind: string(m.Kind),
 				AlertID: m.AlertID, UserID: m.UserID, UserName: m.Payload["user_name"], ContactMethodID: m.ContactMethodID,
 				Dest: dest, Reason: reason, Attempt: m.Attempts})
@@ -199,6 +202,9 @@ func (h *Handler) RecordOutcome(ctx context.Context, m Message, o Outcome) error
 		if _, err := tx.tx.Exec(ctx, `UPDATE outgoing_messages SET status = $2, lease_until = NULL, sent_at = $3,
 			provider_id = nullif($4, ''), detail = $5, payload = CASE WHEN dest->>'type' = 'builtin-twilio-voice' THEN payload ELSE payload - 'code' END WHERE id = $1`,
 			m.ID, string(state), tx.now, o.Status.ProviderID, o.Status.Detail); err != nil {
+			return err
+		}
+		if err := settleBundled(ctx, tx, m, dest, state, ""); err != nil {
 			return err
 		}
 		if m.Kind == notification.KindAlert && m.ContactMethodID != "" && m.Payload["status_updates"] == "true" {
@@ -239,4 +245,43 @@ func (h *Handler) MessageStatus(ctx context.Context, messageID, providerID strin
 		return tx.Append(ctx, MessageStream(id), -1, events.NotificationStatusChanged{MessageID: id, AlertID: alertID, State: string(st.State), Detail: st.Detail})
 	})
 	return err
+}
+
+// settleBundled gives the pages folded into bundle m its outcome, each
+// recorded on its own message's stream so that every alert's log shows it.
+func settleBundled(ctx context.Context, tx *Tx, m Message, dest events.Dest, state notification.State, reason string) error {
+	status := string(state)
+	rows, err := tx.tx.Query(ctx, `UPDATE outgoing_messages SET status = $2, sent_at = CASE WHEN $2 = 'failed' THEN NULL ELSE $3::timestamptz END
+		WHERE status = 'bundled' AND detail = $1
+		RETURNING id::text, coalesce(alert_id, 0), coalesce(user_id::text, ''), coalesce(payload->>'user_name', '')`,
+		bundledInto+m.ID, status, tx.now)
+	if err != nil {
+		return fmt.Errorf("settle bundled messages: %w", err)
+	}
+	type folded struct {
+		id       string
+		alertID  int64
+		userID   string
+		userName string
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (folded, error) {
+		var f folded
+		err := r.Scan(&f.id, &f.alertID, &f.userID, &f.userName)
+		return f, err
+	})
+	if err != nil {
+		return fmt.Errorf("settle bundled messages: %w", err)
+	}
+	for _, f := range list {
+		var e events.Event = events.NotificationSent{MessageID: f.id, Kind: string(notification.KindAlert), AlertID: f.alertID,
+			UserID: f.userID, UserName: f.userName, ContactMethodID: m.ContactMethodID, Dest: dest, State: status, Attempt: m.Attempts}
+		if state == notification.StateFailed {
+			e = events.NotificationFailed{MessageID: f.id, Kind: string(notification.KindAlert), AlertID: f.alertID,
+				UserID: f.userID, UserName: f.userName, ContactMethodID: m.ContactMethodID, Dest: dest, Reason: reason, Attempt: m.Attempts}
+		}
+		if err := tx.Append(ctx, MessageStream(f.id), -1, e); err != nil {
+			return err
+		}
+	}
+	return nil
 }

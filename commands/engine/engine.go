@@ -39,6 +39,9 @@ type Config struct {
 	Poll time.Duration
 	// SendTimeout bounds one provider call (default 10 s).
 	SendTimeout time.Duration
+	// Bundles reports whether alert pages to rate-limited contact methods
+	// are bundled (General.DisableMessageBundles off); nil means no.
+	Bundles func() bool
 	// Region is --region-name: of the instances of one region, only the
 	// one holding the region's sender lock sends messages; all of them
 	// escalate alerts and watch heartbeats.
@@ -203,6 +206,7 @@ func (e *Engine) send(ctx context.Context) {
 			}
 			return
 		}
+		msgs = e.oneOfEachBundle(ctx, msgs)
 		for _, m := range msgs {
 			e.sem <- struct{}{}
 			e.wg.Add(1)
@@ -216,6 +220,38 @@ func (e *Engine) send(ctx context.Context) {
 		}
 	}
 }
+
+// oneOfEachBundle keeps, of the claimed pages that would be bundled
+// together (same rate-limited contact method, same service), only the
+// first, and puts the others back for a moment: the first's delivery folds
+// them into its bundle (see commands.Bundle), or, when it is held back by a
+// rate limit, they come round again.
+func (e *Engine) oneOfEachBundle(ctx context.Context, msgs []commands.Message) []commands.Message {
+	if e.cfg.Bundles == nil || !e.cfg.Bundles() {
+		return msgs
+	}
+	seen := map[string]bool{}
+	out := msgs[:0]
+	for _, m := range msgs {
+		if m.Kind == notification.KindAlert && m.ContactMethodID != "" && m.ServiceID != "" && !m.Stale &&
+			(m.Dest.Type == notification.DestSMS || m.Dest.Type == notification.DestVoice || m.Dest.Type == notification.DestEmail) {
+			k := m.ContactMethodID + "|" + m.ServiceID
+			if seen[k] {
+				if err := e.cfg.Commands.Postpone(ctx, m, e.cfg.Clock.Now().Add(bundleWait), "waiting for its bundle"); err != nil {
+					e.cfg.Log.Error("postpone message", "err", err)
+				}
+				continue
+			}
+			seen[k] = true
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// bundleWait is how long a page set aside for a bundle waits before it is
+// looked at again.
+const bundleWait = 2 * time.Second
 
 // deliver sends one claimed message and records the outcome.
 func (e *Engine) deliver(ctx context.Context, m commands.Message) {
@@ -237,6 +273,14 @@ func (e *Engine) deliver(ctx context.Context, m commands.Message) {
 			log.Error("postpone message", "err", err)
 		}
 		return
+	}
+	if e.cfg.Bundles != nil && e.cfg.Bundles() {
+		b, err := e.cfg.Commands.Bundle(ctx, m)
+		if err != nil {
+			log.Error("bundle messages", "err", err)
+		} else {
+			m = b
+		}
 	}
 	s := e.cfg.Senders[m.Dest.Type]
 	if s == nil {

@@ -230,3 +230,56 @@ func TestChannels_slackChannelAndCloseButton(t *testing.T) {
 		t.Errorf("alert log lacks the Slack close:\n%s", msgs)
 	}
 }
+
+func TestChannels_smsBundle(t *testing.T) {
+	env, fake := twilioEnv(t)
+	h := env.h
+	uid := phoneUser(t, env, fake, notification.DestSMS)
+	h.Clock.Advance(time.Minute)
+	svc, key := env.service(t, "Bundled", env.policy(t, "Bundle", 0, step(10, uid)))
+	_ = svc
+	// Three alerts at once: the first is paged at once; the number may get
+	// one SMS a minute, so the next one tells of all three, instead of one
+	// SMS a minute for each.
+	for _, s := range []string{"disk", "cpu", "memory"} {
+		trigger(t, h, key, s+" alarm", "")
+	}
+	// (How many the first SMS covers depends on how far the engine got
+	// before the other triggers arrived.)
+	env.idle(t)
+	var first string
+	for deadline := time.Now().Add(10 * time.Second); first == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, m := range fake.Messages() {
+			if strings.Contains(m.Body, "Alert #") || strings.Contains(m.Body, "unacked alerts") {
+				first = m.Body
+				break
+			}
+		}
+	}
+	if first == "" {
+		t.Fatalf("no page SMS; got %+v", fake.Messages())
+	}
+	if !strings.Contains(first, "unacked alerts") {
+		h.Clock.Advance(time.Minute)
+		env.idle(t)
+	}
+	sms := fake.ExpectSMS(t, phone, "Svc 'Bundled': 3 unacked alerts", "100aa")
+	before := len(fake.Messages())
+	h.Clock.Advance(10 * time.Second)
+	env.idle(t)
+	if n := len(fake.Messages()); n != before {
+		t.Fatalf("after the bundle: %d more SMS", n-before)
+	}
+	answer := twiliotest.ParseTwiML(t, twiliotest.SendSMS(t, h.URL, h.URL, fake.AuthToken, phone, sms.From, "100aa"))
+	if len(answer.Messages) != 1 || !strings.Contains(answer.Messages[0], "Bundled") {
+		t.Fatalf("answer to 100aa: got %+v", answer)
+	}
+	for _, a := range serviceAlerts(t, h, env.admin.Token, svc) {
+		if a.Status != "StatusAcknowledged" {
+			t.Errorf("alert %q after 100aa: %s", a.Summary, a.Status)
+		}
+		if msgs := strings.Join(a.messages(), "\n"); !strings.Contains(msgs, "Notification sent to Pat (SMS)") {
+			t.Errorf("alert %q log lacks the bundled notification:\n%s", a.Summary, msgs)
+		}
+	}
+}

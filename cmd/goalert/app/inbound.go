@@ -109,6 +109,8 @@ func (b twilioBackend) SMSAction(ctx context.Context, from string, t twilio.Targ
 		id, err = h.SMSAlertByCode(ctx, from, t.Code)
 	case twilio.TargetLastAlert:
 		id, err = h.SMSLastAlert(ctx, from)
+	case twilio.TargetBundleCode:
+		return b.bundleAction(ctx, from, t.Code, act)
 	case twilio.TargetAlertID:
 		var ok bool
 		if ok, err = h.AlertSentTo(ctx, t.AlertID, notification.DestSMS, from); ok {
@@ -223,4 +225,38 @@ func logLineFor(ctx context.Context, event string) string {
 		return verb + " by " + m.ActorName + " (Slack)"
 	}
 	return verb + " (Slack)"
+}
+
+// bundleAction acknowledges or closes every alert of the service whose
+// bundle has reply code code at number ('100aa', '100cc').
+func (b twilioBackend) bundleAction(ctx context.Context, number string, code int, act twilio.Action) (twilio.Result, error) {
+	svc, err := b.a.Commands.SMSServiceByCode(ctx, number, code)
+	if err != nil {
+		return twilio.Result{}, err
+	}
+	if svc == "" || act == twilio.ActionEscalate {
+		return twilio.Result{}, twilio.ErrUnknownCode
+	}
+	ctx, uid, err := b.a.actAs(ctx, notification.Dest{Type: notification.DestSMS, Args: map[string]string{notification.ArgPhoneNumber: number}}, "sms")
+	if err != nil {
+		return twilio.Result{}, err
+	}
+	if uid == "" {
+		return twilio.Result{}, twilio.ErrUnknownCode
+	}
+	ids, err := b.a.Commands.OpenAlertIDs(ctx, svc, act == twilio.ActionAcknowledge)
+	if err != nil {
+		return twilio.Result{}, err
+	}
+	for _, id := range ids {
+		err := b.a.act(ctx, id, twilioAction(act))
+		if err != nil && !errors.Is(err, alert.ErrClosed) && !errors.Is(err, alert.ErrAlreadyAcknowledged) {
+			return twilio.Result{}, err
+		}
+	}
+	res := twilio.Result{}
+	if s, err := b.a.Services.Get(ctx, svc); err == nil {
+		res.ServiceName = s.Name
+	}
+	return res, nil
 }

@@ -46,6 +46,7 @@ func (a *App) newPager() *engine.Engine {
 		// Webhook requests carry the message id as an idempotency key.
 		Idempotent: func(t string) bool { return t == notification.DestWebhook },
 		Region:     a.cfg.RegionName,
+		Bundles:    func() bool { return !a.settings.Current().Bool("General.DisableMessageBundles") },
 	})
 }
 
@@ -110,6 +111,21 @@ func (a *App) render(ctx context.Context, m commands.Message) (notification.Mess
 	}
 	if base := a.linkBase(); base != "" && m.AlertID != 0 {
 		msg.AlertURL = base + "/alerts/" + strconv.FormatInt(m.AlertID, 10)
+	}
+	if m.Kind == notification.KindAlertBundle {
+		msg.AlertID = 0
+		msg.Count, _ = strconv.Atoi(p["count"])
+		if base := a.linkBase(); base != "" {
+			msg.AlertURL = base + "/services/" + m.ServiceID + "/alerts"
+		}
+		if m.Dest.Type == notification.DestSMS && !a.settings.Current().Bool("Twilio.DisableTwoWaySMS") {
+			code, err := a.Commands.SMSBundleCode(ctx, m.Dest.Arg(notification.ArgPhoneNumber), m.ServiceID)
+			if err != nil {
+				return msg, err
+			}
+			msg.ReplyCode = code
+		}
+		return msg, nil
 	}
 	if m.Dest.Type == notification.DestSMS && m.AlertID != 0 && (m.Kind == notification.KindAlert || m.Kind == notification.KindAlertStatus) {
 		cfg := a.settings.Current()
