@@ -3,8 +3,8 @@ package user
 
 import (
 	"net/mail"
-	"time"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
