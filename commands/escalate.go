@@ -107,6 +107,15 @@ func (h *Handler) escalateBatch(ctx context.Context, max int) (int, error) {
 	return n, err
 }
 
+// Due reports what engine work is due now: escalations, expired heartbeat
+// monitors. One query, so that an engine pass with nothing to do is cheap.
+func (h *Handler) Due(ctx context.Context) (escalations, heartbeats bool, err error) {
+	now := h.clock.Now()
+	err = h.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM escalation_state WHERE due_at <= $1),
+		EXISTS (SELECT 1 FROM heartbeat_state WHERE due_at <= $1)`, now).Scan(&escalations, &heartbeats)
+	return escalations, heartbeats, err
+}
+
 // NextDue returns when the next escalation falls due, or the zero time.
 func (h *Handler) NextDue(ctx context.Context) (time.Time, error) {
 	var t *time.Time

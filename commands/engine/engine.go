@@ -124,8 +124,17 @@ func (e *Engine) Run(ctx context.Context) error {
 
 // pass does all work that is due now.
 func (e *Engine) pass(ctx context.Context) {
-	e.escalate(ctx)
-	e.heartbeats(ctx)
+	esc, hb, err := e.cfg.Commands.Due(ctx)
+	if err != nil && ctx.Err() == nil {
+		e.cfg.Log.Warn("look for due work", "err", err)
+		esc, hb = true, true
+	}
+	if esc {
+		e.escalate(ctx)
+	}
+	if hb {
+		e.heartbeats(ctx)
+	}
 	e.send(ctx)
 	// On-call notifications are queued after the sends of this pass, so
 	// that they never delay a page; what they queue goes in the next pass.
